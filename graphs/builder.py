@@ -1,0 +1,312 @@
+"""`NetBuilder`: the one way builders write networks, layer by layer, as their papers do.
+
+Every method appends ops to an `OpGraph`, works on the current tensor unless told
+otherwise (`x=`), and returns the name of the tensor it produced, which becomes current.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from graphs.errors import EdgesimError
+from graphs.graph import OpGraph
+from graphs.ops import Kind, Op, Shape
+
+Padding = str | int
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round channels to a multiple of `divisor`, never more than 10 % down.
+
+    The rule of slim `_make_divisible`, tpu `round_filters`, torchvision and Keras.
+    """
+    min_value = divisor if min_value is None else min_value
+    new = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:
+        new += divisor
+    return new
+
+
+def conv_out_size(size: int, kernel: int, stride: int, padding: Padding, dilation: int = 1) -> int:
+    """Output length of a convolution or pooling window along one axis.
+
+    `padding` is "same" (TensorFlow: ceil(size / stride)), "valid" or a symmetric int.
+    """
+    if padding == "same":
+        return math.ceil(size / stride)
+    pad = 0 if padding == "valid" else int(padding)
+    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _pair(v: int | Sequence[int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+class NetBuilder:
+    """Appends ops to a graph with one NCHW input named `input`."""
+
+    def __init__(
+        self,
+        name: str,
+        input_shape: Shape = (1, 3, 224, 224),
+        *,
+        bits: int = 32,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.graph = OpGraph(name, {"input": tuple(input_shape)}, meta)
+        self.x = "input"
+        self.bits = bits
+        self._scopes: list[str] = []
+        self._tags: list[str] = []
+        self._names: Counter[str] = Counter()
+
+    # -- plumbing ---------------------------------------------------------------------
+    def shape(self, x: str | None = None) -> Shape:
+        return self.graph.shape_of(self.x if x is None else x)
+
+    def channels(self, x: str | None = None) -> int:
+        return self.shape(x)[1]
+
+    @contextmanager
+    def scope(self, name: str, tag: str | None = None) -> Iterator[None]:
+        """Prefix op names with `name/`; with `tag`, tag every op inside (e.g. "se")."""
+        self._scopes.append(name)
+        if tag is not None:
+            self._tags.append(tag)
+        try:
+            yield
+        finally:
+            self._scopes.pop()
+            if tag is not None:
+                self._tags.pop()
+
+    def _name(self, base: str) -> str:
+        stem = "/".join([*self._scopes, base])
+        n = self._names[stem]
+        self._names[stem] += 1
+        return stem if n == 0 else f"{stem}_{n}"
+
+    def op(
+        self,
+        kind: Kind | str,
+        sources: Sequence[str],
+        output: Shape,
+        *,
+        name: str | None = None,
+        **fields: Any,
+    ) -> str:
+        """Append one op reading `sources`; the low-level step every method uses."""
+        fields.setdefault("tag", self._tags[-1] if self._tags else "")
+        op = Op(
+            name=self._name(name or str(Kind(kind).value)),
+            kind=kind,
+            inputs=tuple(self.shape(s) for s in sources),
+            output=tuple(output),
+            bits=self.bits,
+            **fields,
+        )
+        self.x = self.graph.add(op, sources)
+        return self.x
+
+    def build(self) -> OpGraph:
+        return self.graph.validate()
+
+    # -- convolutions -----------------------------------------------------------------
+    def conv(
+        self,
+        c_out: int,
+        kernel: int | Sequence[int] = 1,
+        stride: int | Sequence[int] = 1,
+        *,
+        groups: int = 1,
+        bias: bool = False,
+        padding: Padding = "same",
+        dilation: int = 1,
+        x: str | None = None,
+        name: str | None = None,
+    ) -> str:
+        x = self.x if x is None else x
+        n, c_in, h, w = self.shape(x)
+        kh, kw = _pair(kernel)
+        sh, sw = _pair(stride)
+        out = (
+            n,
+            c_out,
+            conv_out_size(h, kh, sh, padding, dilation),
+            conv_out_size(w, kw, sw, padding, dilation),
+        )
+        if groups == 1:
+            kind = Kind.CONV2D
+        elif groups == c_in and c_out % c_in == 0:
+            kind = Kind.DEPTHWISE_CONV2D
+        else:
+            kind = Kind.GROUPED_CONV2D
+        return self.op(
+            kind, [x], out, name=name, kernel=(kh, kw), stride=(sh, sw),
+            dilation=(dilation, dilation), groups=groups, bias=bias,
+        )
+
+    def dwconv(
+        self,
+        kernel: int | Sequence[int] = 3,
+        stride: int | Sequence[int] = 1,
+        *,
+        multiplier: int = 1,
+        bias: bool = False,
+        padding: Padding = "same",
+        dilation: int = 1,
+        x: str | None = None,
+    ) -> str:
+        c = self.channels(x)
+        return self.conv(
+            c * multiplier, kernel, stride, groups=c, bias=bias, padding=padding,
+            dilation=dilation, x=x,
+        )
+
+    def bn(self, x: str | None = None) -> str:
+        x = self.x if x is None else x
+        return self.op(Kind.BATCH_NORM, [x], self.shape(x))
+
+    def act(self, kind: Kind | str | None, x: str | None = None) -> str:
+        """Apply an activation; `None` or "" applies nothing and returns the input."""
+        x = self.x if x is None else x
+        if not kind:
+            self.x = x
+            return x
+        return self.op(kind, [x], self.shape(x))
+
+    def conv_bn_act(
+        self,
+        c_out: int,
+        kernel: int | Sequence[int] = 1,
+        stride: int | Sequence[int] = 1,
+        act: Kind | str | None = Kind.RELU,
+        *,
+        groups: int = 1,
+        x: str | None = None,
+    ) -> str:
+        """The glossary's "conv k×k / s, C": conv without bias, batch norm, activation."""
+        self.conv(c_out, kernel, stride, groups=groups, x=x)
+        self.bn()
+        return self.act(act)
+
+    def dw_bn_act(
+        self,
+        kernel: int | Sequence[int] = 3,
+        stride: int | Sequence[int] = 1,
+        act: Kind | str | None = Kind.RELU,
+        *,
+        x: str | None = None,
+    ) -> str:
+        """The glossary's "dw k×k / s": depthwise conv, batch norm, activation."""
+        self.dwconv(kernel, stride, x=x)
+        self.bn()
+        return self.act(act)
+
+    def se(
+        self,
+        squeeze_channels: int,
+        *,
+        act: Kind | str = Kind.RELU,
+        gate: Kind | str = Kind.HARD_SIGMOID,
+        x: str | None = None,
+    ) -> str:
+        """Squeeze-and-excite, tagged "se": global pool, 1×1 conv + act, 1×1 conv + gate,
+        broadcast multiply with the input. Both 1×1 convs have biases and no batch norm."""
+        x = self.x if x is None else x
+        with self.scope("se", tag="se"):
+            self.global_pool(x=x)
+            self.conv(squeeze_channels, 1, bias=True)
+            self.act(act)
+            self.conv(self.channels(x), 1, bias=True)
+            gate_out = self.act(gate)
+            return self.mul(x, gate_out)
+
+    # -- pooling and dense ------------------------------------------------------------
+    def pool(
+        self,
+        kind: str,
+        kernel: int | Sequence[int],
+        stride: int | Sequence[int] | None = None,
+        *,
+        padding: Padding = "same",
+        x: str | None = None,
+    ) -> str:
+        """Average ("avg") or max ("max") pooling; stride defaults to the kernel."""
+        x = self.x if x is None else x
+        n, c, h, w = self.shape(x)
+        kh, kw = _pair(kernel)
+        sh, sw = _pair(kernel if stride is None else stride)
+        out = (n, c, conv_out_size(h, kh, sh, padding), conv_out_size(w, kw, sw, padding))
+        kinds = {"avg": Kind.AVG_POOL, "max": Kind.MAX_POOL}
+        if kind not in kinds:
+            raise EdgesimError(f"pool kind must be 'avg' or 'max', not {kind!r}")
+        return self.op(kinds[kind], [x], out, kernel=(kh, kw), stride=(sh, sw))
+
+    def global_pool(self, x: str | None = None) -> str:
+        """Global average pool to N×C×1×1."""
+        x = self.x if x is None else x
+        n, c, h, w = self.shape(x)
+        return self.op(Kind.GLOBAL_AVG_POOL, [x], (n, c, 1, 1), kernel=(h, w))
+
+    def flatten(self, x: str | None = None) -> str:
+        x = self.x if x is None else x
+        shape = self.shape(x)
+        return self.reshape((shape[0], math.prod(shape[1:])), x=x)
+
+    def reshape(self, shape: Shape, x: str | None = None) -> str:
+        x = self.x if x is None else x
+        if math.prod(shape) != math.prod(self.shape(x)):
+            raise EdgesimError(f"cannot reshape {list(self.shape(x))} to {list(shape)}")
+        return self.op(Kind.RESHAPE, [x], shape)
+
+    def dense(self, units: int, *, bias: bool = True, x: str | None = None) -> str:
+        x = self.x if x is None else x
+        shape = self.shape(x)
+        return self.op(Kind.DENSE, [x], (*shape[:-1], units), bias=bias)
+
+    # -- elementwise and data movement ------------------------------------------------
+    def add(self, a: str, b: str) -> str:
+        return self.op(Kind.ADD, [a, b], self._broadcast(a, b))
+
+    def mul(self, a: str, b: str) -> str:
+        """Elementwise product; broadcasts, as in squeeze-excite's N×C×1×1 gate."""
+        return self.op(Kind.MUL, [a, b], self._broadcast(a, b))
+
+    def _broadcast(self, a: str, b: str) -> Shape:
+        sa, sb = self.shape(a), self.shape(b)
+        if len(sa) != len(sb) or any(p != q and 1 not in (p, q) for p, q in zip(sa, sb)):
+            raise EdgesimError(f"shapes {list(sa)} and {list(sb)} do not broadcast")
+        return tuple(max(p, q) for p, q in zip(sa, sb))
+
+    def concat(self, tensors: Sequence[str], axis: int = 1) -> str:
+        shapes = [self.shape(t) for t in tensors]
+        out = list(shapes[0])
+        out[axis] = sum(s[axis] for s in shapes)
+        return self.op(Kind.CONCAT, list(tensors), tuple(out), attrs=(("axis", axis),))
+
+    def resize(self, height: int, width: int, *, mode: str = "nearest", x: str | None = None) -> str:
+        x = self.x if x is None else x
+        n, c, _, _ = self.shape(x)
+        return self.op(Kind.RESIZE, [x], (n, c, height, width), attrs=(("mode", mode),))
+
+    def pad(self, pads: Sequence[int], x: str | None = None) -> str:
+        """Zero-pad H and W by (top, bottom, left, right)."""
+        x = self.x if x is None else x
+        n, c, h, w = self.shape(x)
+        top, bottom, left, right = pads
+        out = (n, c, h + top + bottom, w + left + right)
+        return self.op(Kind.PAD, [x], out, attrs=(("pads", tuple(pads)),))
+
+    def channel_shuffle(self, groups: int, x: str | None = None) -> str:
+        """ShuffleNet's channel shuffle: a transpose of the (groups, C/groups) channel axis."""
+        x = self.x if x is None else x
+        return self.op(Kind.TRANSPOSE, [x], self.shape(x), attrs=(("shuffle_groups", groups),))
+
+    def softmax(self, x: str | None = None) -> str:
+        x = self.x if x is None else x
+        return self.op(Kind.SOFTMAX, [x], self.shape(x))

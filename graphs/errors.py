@@ -1,0 +1,8 @@
+"""The one exception type for errors a user can cause (bad spec, profile, CSV, model file)."""
+
+
+class EdgesimError(Exception):
+    """A user-facing error: its message names the input and what to do about it.
+
+    The CLI prints it on one line and exits with status 2; everything else is a bug.
+    """

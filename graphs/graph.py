@@ -1,0 +1,224 @@
+"""`OpGraph`: ops on a `networkx.DiGraph`, with totals, validation and a JSON form."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from graphs.errors import EdgesimError
+from graphs.ops import Op, Shape
+
+FORMAT = "edgesim-graph"
+VERSION = 1
+
+# Op fields written to JSON only when they differ from these defaults.
+_OPTIONAL_FIELDS = {
+    "kernel": (1, 1),
+    "stride": (1, 1),
+    "dilation": (1, 1),
+    "groups": 1,
+    "bias": False,
+    "bits": 32,
+    "tag": "",
+}
+
+
+class OpGraph:
+    """A network as a DAG of ops.
+
+    Nodes are op names; each node carries its `Op` and `sources`, the producers of its
+    inputs in port order. A source is another op's name or the name of a graph input
+    (`inputs` maps those names to shapes). Builders add ops in a topological order.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        inputs: Mapping[str, Shape],
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.inputs: dict[str, Shape] = {k: tuple(v) for k, v in inputs.items()}
+        self.meta: dict[str, Any] = dict(meta or {})
+        self._g = nx.DiGraph()
+        self._order: tuple[Op, ...] | None = None
+
+    # -- building ---------------------------------------------------------------------
+    def add(self, op: Op, sources: Sequence[str]) -> str:
+        """Add `op` fed by `sources` (one per input, in order); return its name."""
+        if op.name in self._g or op.name in self.inputs:
+            raise EdgesimError(f"graph {self.name!r}: duplicate op name {op.name!r}")
+        if len(sources) != len(op.inputs):
+            raise EdgesimError(
+                f"graph {self.name!r}: op {op.name!r} has {len(op.inputs)} inputs "
+                f"but {len(sources)} sources"
+            )
+        for src in sources:
+            if src not in self._g and src not in self.inputs:
+                raise EdgesimError(f"graph {self.name!r}: op {op.name!r} reads unknown {src!r}")
+        self._g.add_node(op.name, op=op, sources=tuple(sources))
+        for src in sources:
+            if src in self._g:
+                self._g.add_edge(src, op.name)
+        self._order = None
+        return op.name
+
+    # -- reading ----------------------------------------------------------------------
+    @property
+    def nx(self) -> nx.DiGraph:
+        """The underlying networkx graph (read it; build through `add`)."""
+        return self._g
+
+    def ops(self) -> tuple[Op, ...]:
+        """All ops in a topological order (insertion order where that is one)."""
+        if self._order is None:
+            self._order = tuple(self._g.nodes[n]["op"] for n in nx.topological_sort(self._g))
+        return self._order
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self.ops())
+
+    def __len__(self) -> int:
+        return self._g.number_of_nodes()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._g
+
+    def op(self, name: str) -> Op:
+        return self._g.nodes[name]["op"]
+
+    def sources(self, name: str) -> tuple[str, ...]:
+        return self._g.nodes[name]["sources"]
+
+    def consumers(self, name: str) -> list[str]:
+        return list(self._g.successors(name))
+
+    def outputs(self) -> list[str]:
+        """Names of the ops whose results leave the graph (no consumer)."""
+        return [n for n in self._g.nodes if self._g.out_degree(n) == 0]
+
+    def shape_of(self, tensor: str) -> Shape:
+        """Shape of a graph input or of an op's output."""
+        if tensor in self.inputs:
+            return self.inputs[tensor]
+        return self.op(tensor).output
+
+    @property
+    def macs(self) -> int:
+        return sum(op.macs for op in self.ops())
+
+    @property
+    def params(self) -> int:
+        return sum(op.params for op in self.ops())
+
+    # -- checking ---------------------------------------------------------------------
+    def validate(self) -> OpGraph:
+        """Check that every input shape equals its producer's output; return self."""
+        if not nx.is_directed_acyclic_graph(self._g):
+            raise EdgesimError(f"graph {self.name!r} has a cycle")
+        for name in self._g.nodes:
+            op = self.op(name)
+            for port, (src, want) in enumerate(zip(self.sources(name), op.inputs, strict=True)):
+                got = self.shape_of(src)
+                if tuple(got) != tuple(want):
+                    raise EdgesimError(
+                        f"graph {self.name!r}: op {name!r} input {port} expects shape "
+                        f"{list(want)} but {src!r} gives {list(got)}"
+                    )
+        return self
+
+    # -- JSON -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        ops = []
+        for op in self.ops():
+            item: dict[str, Any] = {
+                "name": op.name,
+                "kind": op.kind.value,
+                "sources": list(self.sources(op.name)),
+                "inputs": [list(s) for s in op.inputs],
+                "output": list(op.output),
+            }
+            for key, default in _OPTIONAL_FIELDS.items():
+                value = getattr(op, key)
+                if value != default:
+                    item[key] = list(value) if isinstance(value, tuple) else value
+            if op.attrs:
+                item["attrs"] = {k: _jsonable(v) for k, v in op.attrs}
+            ops.append(item)
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "inputs": {k: list(v) for k, v in self.inputs.items()},
+            "meta": self.meta,
+            "ops": ops,
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], origin: str = "<dict>") -> OpGraph:
+        if data.get("format") != FORMAT:
+            raise EdgesimError(f"{origin}: not an edgesim graph (missing format={FORMAT!r})")
+        try:
+            graph = cls(data["name"], data["inputs"], data.get("meta"))
+            for item in data["ops"]:
+                fields = {k: item[k] for k in _OPTIONAL_FIELDS if k in item}
+                for key in ("kernel", "stride", "dilation"):
+                    if key in fields:
+                        fields[key] = tuple(fields[key])
+                attrs = tuple(sorted((k, _hashable(v)) for k, v in item.get("attrs", {}).items()))
+                op = Op(
+                    name=item["name"],
+                    kind=item["kind"],
+                    inputs=tuple(tuple(s) for s in item["inputs"]),
+                    output=tuple(item["output"]),
+                    attrs=attrs,
+                    **fields,
+                )
+                graph.add(op, item["sources"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EdgesimError(f"{origin}: malformed graph JSON ({exc!r})") from None
+        return graph
+
+    @classmethod
+    def from_json(cls, text: str, origin: str = "<json>") -> OpGraph:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise EdgesimError(f"{origin}: not valid JSON ({exc})") from None
+        return cls.from_dict(data, origin)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> OpGraph:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise EdgesimError(f"{path}: cannot read graph file ({exc.strerror})") from None
+        return cls.from_json(text, str(path)).validate()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OpGraph):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"OpGraph({self.name!r}, {len(self)} ops, {self.macs / 1e6:.1f} MMACs)"
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value

@@ -1,0 +1,1 @@
+"""NAS search spaces: importing this package registers every space's builder."""

@@ -1,0 +1,128 @@
+"""Model specs: the one parser for `name`, `name(key=value, ...)` and graph file paths.
+
+Used by the CLI, the Python API and reference CSV files alike.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from graphs.errors import EdgesimError
+from graphs.graph import OpGraph
+from graphs.registry import ModelEntry, entry
+
+GRAPH_SUFFIXES = (".json", ".onnx")
+
+
+def is_path_spec(spec: str) -> bool:
+    return spec.strip().lower().endswith(GRAPH_SUFFIXES)
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split `name(key=value, ...)` into the name and its options (Python literals).
+
+    A bare word as a value is read as a string, so `ssdlite(backbone=mobilenet_v2)` works.
+    """
+    text = spec.strip()
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        raise EdgesimError(
+            f"model spec {spec!r} is not `name` or `name(key=value, ...)`"
+        ) from None
+    if isinstance(tree, ast.Name):
+        return tree.id, {}
+    if not isinstance(tree, ast.Call) or not isinstance(tree.func, ast.Name) or tree.args:
+        raise EdgesimError(
+            f"model spec {spec!r}: write options as keywords, e.g. name(width=0.75)"
+        )
+    options: dict[str, Any] = {}
+    for kw in tree.keywords:
+        if kw.arg is None:
+            raise EdgesimError(f"model spec {spec!r}: `**` is not allowed")
+        if isinstance(kw.value, ast.Name):
+            options[kw.arg] = kw.value.id
+            continue
+        try:
+            options[kw.arg] = ast.literal_eval(kw.value)
+        except ValueError:
+            raise EdgesimError(
+                f"model spec {spec!r}: the value of {kw.arg!r} is not a literal"
+            ) from None
+    return tree.func.id, options
+
+
+def _check_options(model: ModelEntry, options: dict[str, Any]) -> dict[str, Any]:
+    defaults = model.defaults()
+    valid = ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "none"
+    for key, value in options.items():
+        if key not in defaults:
+            raise EdgesimError(f"{model.name}: unknown option {key!r}; valid options: {valid}")
+        want = defaults[key]
+        ok = (
+            want is None
+            or isinstance(value, type(want))
+            and not (isinstance(value, bool) and not isinstance(want, bool))
+            or isinstance(want, float) and isinstance(value, int) and not isinstance(value, bool)
+        )
+        if not ok:
+            raise EdgesimError(
+                f"{model.name}: option {key}={value!r} should be a {type(want).__name__}; "
+                f"valid options: {valid}"
+            )
+    return options
+
+
+def canonical(spec: str) -> str:
+    """The spec with its options sorted and those equal to the defaults dropped."""
+    if is_path_spec(spec):
+        return spec.strip()
+    name, options = parse_spec(spec)
+    model = entry(name)
+    _check_options(model, options)
+    defaults = model.defaults()
+    kept = {k: v for k, v in sorted(options.items()) if defaults.get(k) != v}
+    if not kept:
+        return name
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in kept.items())})"
+
+
+def build(spec: str | OpGraph) -> OpGraph:
+    """The graph a spec names: a zoo model, a search-space point or a graph file."""
+    if isinstance(spec, OpGraph):
+        return spec
+    if is_path_spec(spec):
+        return _load_file(Path(spec.strip()))
+    name, options = parse_spec(spec)
+    model = entry(name)
+    try:
+        return model.builder(**_check_options(model, options))
+    except (ValueError, KeyError, IndexError) as exc:
+        raise EdgesimError(f"{spec}: {exc}") from None
+
+
+def published_accuracy(spec: str) -> tuple[float, str, str] | None:
+    """(value, metric, source) of the published accuracy of a zoo variant, if any."""
+    if is_path_spec(spec):
+        return None
+    key = canonical(spec)
+    model = entry(parse_spec(spec)[0])
+    if key not in model.accuracy:
+        return None
+    return model.accuracy[key], model.metric, model.accuracy_source
+
+
+def _load_file(path: Path) -> OpGraph:
+    if not path.exists():
+        raise EdgesimError(f"{path}: no such model file")
+    if path.suffix.lower() == ".json":
+        return OpGraph.load(path)
+    try:
+        from graphs.importers.onnx import load_onnx
+    except ImportError:
+        raise EdgesimError(
+            f"{path}: reading ONNX needs the onnx extra: pip install 'edgesim[onnx]'"
+        ) from None
+    return load_onnx(path)

@@ -1,0 +1,1 @@
+"""The model zoo: importing this package registers every zoo builder."""

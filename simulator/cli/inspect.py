@@ -1,0 +1,53 @@
+"""`edgesim inspect SPEC`: one row per op (name, kind, output shape, MACs, params), totals."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("inspect", help="show a model's ops, MACs and parameters")
+    p.add_argument("spec", help="model spec, e.g. mobilenet_v3_large(width=0.75) or a .json/.onnx path")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from graphs import build
+    from simulator.cli.output import print_table, write_csv
+
+    graph = build(args.spec)
+    ops = graph.ops()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": args.spec,
+                    "macs": graph.macs,
+                    "params": graph.params,
+                    "ops": [
+                        {
+                            "name": op.name,
+                            "kind": op.kind.value,
+                            "macs": op.macs,
+                            "params": op.params,
+                            "out_shape": list(op.output),
+                        }
+                        for op in ops
+                    ],
+                },
+                indent=1,
+            )
+        )
+        return 0
+    header = ["name", "kind", "out_shape", "macs", "params"]
+    rows = [[op.name, op.kind.value, "x".join(map(str, op.output)), op.macs, op.params] for op in ops]
+    if args.csv:
+        write_csv(header, rows)
+        return 0
+    print_table(header, rows)
+    print(f"\n{graph.name}: {len(ops)} ops, {graph.macs / 1e6:.1f} M MACs, {graph.params / 1e6:.3f} M params")
+    return 0

@@ -1,0 +1,106 @@
+"""What every cost model shares: the per-op result, graph-level terms, the model surface."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from graphs.ops import Op
+
+if TYPE_CHECKING:
+    from simulator.profile import Profile
+
+
+@dataclass(frozen=True, slots=True)
+class OpCost:
+    """Latency and energy of one op on one unit, with the parts that made them.
+
+    `bound` names what set the latency: "compute", "memory" or "overhead".
+    `utilisation` is the share of the unit's peak the op used, where the model knows it.
+    """
+
+    latency_s: float
+    energy_j: float
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+    bound: str
+    unit: str
+    utilisation: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A graph-level cost: parameter streaming, invocation, a transfer, static power."""
+
+    name: str
+    latency_s: float
+    energy_j: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """A profile field calibration may fit, with bounds (in the field's own units)."""
+
+    path: str
+    lower: float
+    upper: float
+    log_scale: bool = True
+
+
+def roofline(compute_s: float, memory_s: float, overhead_s: float) -> tuple[float, str]:
+    """Latency of an op whose compute and memory overlap, plus a fixed overhead, and the
+    part that dominated."""
+    busy = max(compute_s, memory_s)
+    latency = busy + overhead_s
+    if overhead_s >= busy:
+        return latency, "overhead"
+    return latency, "compute" if compute_s >= memory_s else "memory"
+
+
+class CostModel:
+    """The surface the engine uses. Subclasses set `unit` and `hardware_schema` and
+    implement `op_cost`; accelerators also override `unsupported` and `graph_terms`."""
+
+    unit: ClassVar[str] = "cpu"
+    hardware_schema: ClassVar[type]
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self._cache: dict[tuple, OpCost] = {}
+
+    def cost(self, op: Op) -> OpCost:
+        """`op_cost`, cached by the op's signature: repeated blocks cost a lookup."""
+        key = op.signature
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = self.op_cost(op)
+        return hit
+
+    def op_cost(self, op: Op) -> OpCost:
+        raise NotImplementedError
+
+    def unsupported(self, op: Op) -> str | None:
+        """Why `op` cannot run on this unit, or None when it can."""
+        return None
+
+    def graph_terms(self, ops: Sequence[Op]) -> tuple[list[Term], dict[str, float]]:
+        """Costs that belong to the whole set of `ops` placed on this unit (for instance
+        weights streamed past a parameter cache), and summary figures for the report."""
+        return [], {}
+
+    @classmethod
+    def free_parameters(cls, profile: Profile) -> list[FreeParameter]:
+        """The profile fields calibration may fit for this model."""
+        return []
+
+    def dynamic_energy(self, macs: float, dram_bytes: float, sram_bytes: float = 0.0) -> float:
+        energy = self.profile.energy
+        return (
+            macs * self.profile.energy_per_mac_j
+            + dram_bytes * energy.dram_energy_per_byte_j
+            + sram_bytes * energy.sram_energy_per_byte_j
+        )

@@ -1,0 +1,372 @@
+"""Hardware profiles: the typed schema, TOML loading and what-if copies.
+
+A profile file has common top-level keys (`name`, `kind`, `description`, `precision`),
+common tables (`[runtime]`, `[energy]`, optional `[offload]`, `[sources]`, optional
+`[calibration]`) and the tables of its kind's hardware schema, which the cost model for
+that kind declares (`CostModel.hardware_schema`). Every key is checked: a missing,
+unknown, ill-typed or negative value is an error naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import math
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from graphs.errors import EdgesimError
+
+PRECISION_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
+FALLBACK_RULES = ("after_first_unsupported", "per_op")
+
+
+class FrozenMap(dict):
+    """A read-only, hashable dict, so that profiles can key caches."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("profile tables are read-only; use Profile.replace")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _readonly  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """What the runtime does to a graph before running it (a property of the software
+    stack that was measured, not of the network)."""
+
+    fold_batch_norm: bool = True
+    fused_activations: tuple[str, ...] = ("relu", "relu6")
+    prune_dead_ops: bool = True
+
+
+@dataclass(frozen=True)
+class EnergySpec:
+    """Energy = MACs × energy_per_mac_j[precision] + bytes × per-level energy
+    + static_power_w × latency; average power = dynamic energy × fps + idle_power_w."""
+
+    energy_per_mac_j: FrozenMap  # precision -> joules per MAC
+    dram_energy_per_byte_j: float
+    sram_energy_per_byte_j: float
+    static_power_w: float
+    idle_power_w: float
+
+
+@dataclass(frozen=True)
+class OffloadSpec:
+    """An accelerator driven by a host CPU: what it cannot run goes to `host`."""
+
+    host: str  # host CPU profile name or path
+    fallback: str  # one of FALLBACK_RULES
+    link_bw_bytes_per_s: float
+    link_latency_s: float  # per transfer over the link
+    link_energy_per_byte_j: float
+    invocation_overhead_s: float  # per inference: the host's call into the accelerator
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    kind: str
+    description: str
+    precision: str
+    runtime: RuntimeSpec
+    energy: EnergySpec
+    hw: Any  # the kind's hardware schema (a dataclass)
+    sources: FrozenMap
+    offload: OffloadSpec | None = None
+    calibration: FrozenMap | None = None
+    path: str = field(default="", compare=False)
+
+    @property
+    def bytes_per_element(self) -> int:
+        return PRECISION_BYTES[self.precision]
+
+    @property
+    def energy_per_mac_j(self) -> float:
+        return self.energy.energy_per_mac_j[self.precision]
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The TOML-shaped dict: common keys, common tables, then the hardware tables."""
+        data: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "description": self.description,
+            "precision": self.precision,
+        }
+        data.update(_as_dict(self.hw))
+        data["runtime"] = _as_dict(self.runtime)
+        data["energy"] = _as_dict(self.energy)
+        if self.offload is not None:
+            data["offload"] = _as_dict(self.offload)
+        data["sources"] = dict(self.sources)
+        if self.calibration is not None:
+            data["calibration"] = _plain(self.calibration)
+        return data
+
+    def get(self, path: str) -> Any:
+        """The value at a dotted path such as `memory.dram_bw_bytes_per_s`, or a unique
+        leaf name such as `array_rows`."""
+        node: Any = self.to_mapping()
+        for part in self._resolve(path).split("."):
+            node = node[part]
+        return node
+
+    def replace(self, **fields: Any) -> Profile:
+        """A copy with fields changed, for what-if studies: `replace(array_rows=128)`,
+        `replace(**{"memory.dram_bw_bytes_per_s": 8e9})`, `replace(precision="fp16")`.
+        The copy is validated like a loaded file."""
+        data = self.to_mapping()
+        for key, value in fields.items():
+            parts = self._resolve(key).split(".")
+            node = data
+            for part in parts[:-1]:
+                node = node[part]
+            node[parts[-1]] = value
+        return profile_from_mapping(data, self.path or f"<{self.name}>")
+
+    def _resolve(self, key: str) -> str:
+        leaves = _leaf_paths(self.to_mapping())
+        if key in leaves:
+            return key
+        matches = [p for p in leaves if p.split(".")[-1] == key]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise EdgesimError(f"profile {self.name}: {key!r} is ambiguous: {', '.join(matches)}")
+        close = difflib.get_close_matches(key, leaves, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise EdgesimError(f"profile {self.name}: no field {key!r}{hint}")
+
+
+def _leaf_paths(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and key not in ("sources", "calibration"):
+            out.extend(_leaf_paths(value, path + "."))
+        out.append(path)
+    return out
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return _as_dict(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+# -- validation ------------------------------------------------------------------------
+_COMMON_KEYS = {"name", "kind", "description", "precision"}
+_COMMON_TABLES = {"runtime", "energy", "offload", "sources", "calibration"}
+
+
+def profile_from_mapping(data: Mapping[str, Any], origin: str) -> Profile:
+    """Validate a TOML-shaped dict into a `Profile`; errors name `origin` and the key."""
+    from simulator.costmodels import model_class
+
+    data = dict(data)
+    for key in ("name", "kind", "description", "precision", "runtime", "energy", "sources"):
+        if key not in data:
+            raise EdgesimError(f"{origin}: missing key {key!r}")
+    for key in ("name", "kind", "description", "precision"):
+        if not isinstance(data[key], str):
+            raise EdgesimError(f"{origin}: key {key!r} must be a string")
+    kind = data["kind"]
+    try:
+        schema = model_class(kind).hardware_schema
+    except KeyError as exc:
+        raise EdgesimError(f"{origin}: key 'kind': {exc.args[0]}") from None
+    if data["precision"] not in PRECISION_BYTES:
+        raise EdgesimError(
+            f"{origin}: key 'precision' must be one of {', '.join(PRECISION_BYTES)}"
+        )
+    hw_keys = {f.name for f in dataclasses.fields(schema)}
+    for key in data:
+        if key not in _COMMON_KEYS | _COMMON_TABLES | hw_keys:
+            raise EdgesimError(f"{origin}: unknown key {key!r}")
+    hw = _build(schema, {k: data[k] for k in hw_keys if k in data}, origin, "")
+    offload = data.get("offload")
+    profile = Profile(
+        name=data["name"],
+        kind=kind,
+        description=data["description"],
+        precision=data["precision"],
+        runtime=_build(RuntimeSpec, data["runtime"], origin, "runtime."),
+        energy=_build(EnergySpec, data["energy"], origin, "energy."),
+        hw=hw,
+        sources=_build_map(data["sources"], str, origin, "sources"),
+        offload=None if offload is None else _build(OffloadSpec, offload, origin, "offload."),
+        calibration=None if data.get("calibration") is None else _freeze(data["calibration"]),
+        path=origin,
+    )
+    if profile.precision not in profile.energy.energy_per_mac_j:
+        raise EdgesimError(
+            f"{origin}: key 'energy.energy_per_mac_j' has no entry for precision "
+            f"{profile.precision!r}"
+        )
+    if profile.offload is not None and profile.offload.fallback not in FALLBACK_RULES:
+        raise EdgesimError(
+            f"{origin}: key 'offload.fallback' must be one of {', '.join(FALLBACK_RULES)}"
+        )
+    return profile
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return FrozenMap({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _build(cls: type, data: Any, origin: str, prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise EdgesimError(f"{origin}: key {prefix.rstrip('.')!r} must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            raise EdgesimError(f"{origin}: unknown key {prefix + key!r}")
+    values = {}
+    for f in dataclasses.fields(cls):
+        key = prefix + f.name
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise EdgesimError(f"{origin}: missing key {key!r}")
+            continue
+        values[f.name] = _coerce(hints[f.name], data[f.name], origin, key)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, origin: str, key: str) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        options = [h for h in typing.get_args(hint) if h is not type(None)]
+        if value is None:
+            return None
+        hint = options[0]
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, origin, key + ".")
+    if hint is FrozenMap:
+        return _build_map(value, float, origin, key)
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise EdgesimError(f"{origin}: key {key!r} must be a list of strings")
+        return tuple(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise EdgesimError(f"{origin}: key {key!r} must be true or false")
+        return value
+    if hint in (int, float):
+        return _number(hint, value, origin, key)
+    if hint is str:
+        if not isinstance(value, str):
+            raise EdgesimError(f"{origin}: key {key!r} must be a string")
+        return value
+    raise TypeError(f"unsupported schema type {hint!r} for {key}")
+
+
+def _number(hint: type, value: Any, origin: str, key: str) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise EdgesimError(f"{origin}: key {key!r} must be a number, not {value!r}")
+    if hint is int and not (isinstance(value, int) or float(value).is_integer()):
+        raise EdgesimError(f"{origin}: key {key!r} must be an integer, not {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise EdgesimError(f"{origin}: key {key!r} must be a finite non-negative number")
+    return hint(value)
+
+
+def _build_map(value: Any, kind: type, origin: str, key: str) -> FrozenMap:
+    if not isinstance(value, Mapping):
+        raise EdgesimError(f"{origin}: key {key!r} must be a table")
+    if kind is str:
+        for k, v in value.items():
+            if not isinstance(v, str):
+                raise EdgesimError(f"{origin}: key '{key}.{k}' must be a string")
+        return FrozenMap(value)
+    return FrozenMap({k: _number(float, v, origin, f"{key}.{k}") for k, v in value.items()})
+
+
+# -- loading ---------------------------------------------------------------------------
+def profile_dir() -> Path:
+    return Path(str(resources.files("hw_profiles")))
+
+
+def device_names() -> list[str]:
+    return sorted(p.stem for p in profile_dir().glob("*.toml"))
+
+
+@functools.lru_cache(maxsize=256)
+def load_profile(device: str) -> Profile:
+    """Load a shipped profile by name (`pixel4-cpu`) or any TOML file by path."""
+    path = Path(device)
+    if not (path.suffix == ".toml" and path.exists()):
+        shipped = profile_dir() / f"{device}.toml"
+        if not shipped.exists():
+            if path.suffix == ".toml":
+                raise EdgesimError(f"{device}: no such profile file")
+            close = difflib.get_close_matches(device, device_names(), n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else "see `edgesim devices`"
+            raise EdgesimError(f"unknown device {device!r}: {hint}")
+        path = shipped
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise EdgesimError(f"{path}: malformed TOML ({exc})") from None
+    except OSError as exc:
+        raise EdgesimError(f"{path}: cannot read ({exc.strerror})") from None
+    return profile_from_mapping(data, str(path))
+
+
+def to_toml(profile: Profile) -> str:
+    """Write a profile back as TOML (what `calibrate` saves)."""
+    data = profile.to_mapping()
+    lines: list[str] = []
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            tables.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    while tables:
+        name, table = tables.pop(0)
+        scalars = [(k, v) for k, v in table.items() if not isinstance(v, Mapping)]
+        nested = [(f"{name}.{k}", v) for k, v in table.items() if isinstance(v, Mapping)]
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars)
+        tables[0:0] = nested
+    return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")

@@ -1,0 +1,203 @@
+"""`Report`: totals plus one row per op, as a table, JSON or CSV (SI inside, ms/mJ/W out)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphs.ops import Op
+from simulator.costmodels.base import OpCost, Term
+
+
+@dataclass(frozen=True, slots=True)
+class OpRow:
+    name: str
+    kind: str
+    unit: str
+    latency_s: float
+    energy_j: float
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+    bound: str
+    macs: int
+    params: int
+    utilisation: float | None
+    tag: str
+    note: str
+
+    @classmethod
+    def from_cost(cls, op: Op, cost: OpCost, note: str = "") -> OpRow:
+        return cls(
+            op.name, op.kind.value, cost.unit, cost.latency_s, cost.energy_j, cost.compute_s,
+            cost.memory_s, cost.overhead_s, cost.bound, op.macs, op.params, cost.utilisation,
+            op.tag, note,
+        )
+
+
+CSV_COLUMNS = (
+    "name", "kind", "unit", "latency_ms", "energy_mj", "compute_ms", "memory_ms",
+    "overhead_ms", "bound", "macs", "params", "utilisation", "tag", "note",
+)
+
+
+@dataclass
+class Report:
+    """One inference of `model` on `device`. `terms` are graph-level costs (transfers,
+    parameter streaming, invocation, static energy); `summary` holds model-specific
+    figures such as parameter-cache use or bytes streamed."""
+
+    model: str
+    device: str
+    rows: list[OpRow]
+    terms: list[Term]
+    macs: int
+    params: int
+    idle_power_w: float
+    fps: float | None = None
+    summary: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def latency_s(self) -> float:
+        return sum(r.latency_s for r in self.rows) + sum(t.latency_s for t in self.terms)
+
+    @property
+    def energy_j(self) -> float:
+        return sum(r.energy_j for r in self.rows) + sum(t.energy_j for t in self.terms)
+
+    @property
+    def static_energy_j(self) -> float:
+        return sum(t.energy_j for t in self.terms if t.name == "static")
+
+    @property
+    def dynamic_energy_j(self) -> float:
+        return self.energy_j - self.static_energy_j
+
+    @property
+    def max_fps(self) -> float:
+        return 1.0 / self.latency_s
+
+    @property
+    def fps_met(self) -> bool | None:
+        return None if self.fps is None else self.fps <= self.max_fps
+
+    @property
+    def avg_power_w(self) -> float | None:
+        """Dynamic energy × frame rate + idle power; at the achievable rate when the
+        requested one cannot be met."""
+        if self.fps is None:
+            return None
+        return self.dynamic_energy_j * min(self.fps, self.max_fps) + self.idle_power_w
+
+    def by_kind(self) -> dict[str, dict[str, float]]:
+        """Latency, energy and op count per op kind."""
+        out: dict[str, dict[str, float]] = defaultdict(lambda: {"latency_s": 0.0, "energy_j": 0.0, "ops": 0})
+        for r in self.rows:
+            entry = out[r.kind]
+            entry["latency_s"] += r.latency_s
+            entry["energy_j"] += r.energy_j
+            entry["ops"] += 1
+        return dict(out)
+
+    def by_unit(self) -> dict[str, float]:
+        out: dict[str, float] = defaultdict(float)
+        for r in self.rows:
+            out[r.unit] += r.latency_s
+        return dict(out)
+
+    # -- output -----------------------------------------------------------------------
+    def to_dict(self, per_op: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "model": self.model,
+            "device": self.device,
+            "latency_ms": self.latency_s * 1e3,
+            "energy_mj": self.energy_j * 1e3,
+            "dynamic_energy_mj": self.dynamic_energy_j * 1e3,
+            "avg_power_w": self.avg_power_w,
+            "fps": self.fps,
+            "fps_met": self.fps_met,
+            "max_fps": self.max_fps,
+            "macs": self.macs,
+            "params": self.params,
+            "by_unit_ms": {k: v * 1e3 for k, v in self.by_unit().items()},
+            "by_kind": {
+                k: {"latency_ms": v["latency_s"] * 1e3, "energy_mj": v["energy_j"] * 1e3, "ops": v["ops"]}
+                for k, v in self.by_kind().items()
+            },
+            "terms": [
+                {"name": t.name, "latency_ms": t.latency_s * 1e3, "energy_mj": t.energy_j * 1e3, "note": t.note}
+                for t in self.terms
+            ],
+            "summary": self.summary,
+            "notes": self.notes,
+        }
+        if per_op:
+            data["ops"] = [dict(zip(CSV_COLUMNS, _row_values(r), strict=True)) for r in self.rows]
+        return data
+
+    def to_json(self, per_op: bool = True, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(per_op), indent=indent)
+
+    def to_csv(self) -> str:
+        from simulator.cli.output import write_csv
+
+        buf = io.StringIO()
+        write_csv(CSV_COLUMNS, [_row_values(r) for r in self.rows], buf)
+        return buf.getvalue()
+
+    def table(self, per_op: bool = False) -> str:
+        from simulator.cli.output import format_table
+
+        parts = []
+        if per_op:
+            header = ["op", "kind", "unit", "ms", "mJ", "bound", "util", "note"]
+            parts.append(format_table(header, [_short_row(r) for r in self.rows]))
+            if self.terms:
+                parts.append(
+                    format_table(
+                        ["graph term", "ms", "mJ", "note"],
+                        [[t.name, f"{t.latency_s * 1e3:.4f}", f"{t.energy_j * 1e3:.4f}", t.note] for t in self.terms],
+                    )
+                )
+        parts.append(self.summary_text())
+        return "\n\n".join(parts)
+
+    def summary_text(self) -> str:
+        lines = [
+            f"model    {self.model}",
+            f"device   {self.device}",
+            f"latency  {self.latency_s * 1e3:.3f} ms   ({self.max_fps:.1f} fps max)",
+            f"energy   {self.energy_j * 1e3:.3f} mJ per inference "
+            f"({self.dynamic_energy_j * 1e3:.3f} mJ dynamic)",
+            f"work     {self.macs / 1e6:.1f} M MACs, {self.params / 1e6:.3f} M params",
+        ]
+        if self.fps is not None:
+            power = f"power    {self.avg_power_w:.3f} W average at {min(self.fps, self.max_fps):.1f} fps"
+            if not self.fps_met:
+                power += f" ({self.fps:g} fps cannot be met: at most {self.max_fps:.1f} fps)"
+            lines.append(power)
+        units = self.by_unit()
+        if len(units) > 1:
+            lines.append("units    " + ", ".join(f"{u} {t * 1e3:.3f} ms" for u, t in units.items()))
+        for key, value in self.summary.items():
+            lines.append(f"{key}: {value:g}")
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+
+def _row_values(r: OpRow) -> Sequence[Any]:
+    return (
+        r.name, r.kind, r.unit, r.latency_s * 1e3, r.energy_j * 1e3, r.compute_s * 1e3,
+        r.memory_s * 1e3, r.overhead_s * 1e3, r.bound, r.macs, r.params, r.utilisation,
+        r.tag, r.note,
+    )
+
+
+def _short_row(r: OpRow) -> list[str]:
+    util = "" if r.utilisation is None else f"{r.utilisation:.0%}"
+    return [r.name, r.kind, r.unit, f"{r.latency_s * 1e3:.4f}", f"{r.energy_j * 1e3:.4f}", r.bound, util, r.note]
