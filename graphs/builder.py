@@ -279,9 +279,9 @@ class NetBuilder:
 
     def _broadcast(self, a: str, b: str) -> Shape:
         sa, sb = self.shape(a), self.shape(b)
-        if len(sa) != len(sb) or any(p != q and 1 not in (p, q) for p, q in zip(sa, sb)):
+        if len(sa) != len(sb) or any(p != q and 1 not in (p, q) for p, q in zip(sa, sb, strict=True)):
             raise EdgesimError(f"shapes {list(sa)} and {list(sb)} do not broadcast")
-        return tuple(max(p, q) for p, q in zip(sa, sb))
+        return tuple(max(p, q) for p, q in zip(sa, sb, strict=True))
 
     def concat(self, tensors: Sequence[str], axis: int = 1) -> str:
         shapes = [self.shape(t) for t in tensors]

@@ -68,7 +68,7 @@ def register(
 
 def _load_all() -> None:
     # Importing the packages runs their `register` decorators.
-    import graphs.spaces  # noqa: F401
+    import graphs.spaces
     import graphs.zoo  # noqa: F401
 
 

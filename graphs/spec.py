@@ -54,6 +54,17 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return tree.func.id, options
 
 
+def _type_matches(value: Any, default: Any) -> bool:
+    """Whether an option value fits the type of the builder's default (an int is a float)."""
+    if default is None:
+        return True
+    if isinstance(value, bool) or isinstance(default, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
+
+
 def _check_options(model: ModelEntry, options: dict[str, Any]) -> dict[str, Any]:
     defaults = model.defaults()
     valid = ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "none"
@@ -61,12 +72,7 @@ def _check_options(model: ModelEntry, options: dict[str, Any]) -> dict[str, Any]
         if key not in defaults:
             raise EdgesimError(f"{model.name}: unknown option {key!r}; valid options: {valid}")
         want = defaults[key]
-        ok = (
-            want is None
-            or isinstance(value, type(want))
-            and not (isinstance(value, bool) and not isinstance(want, bool))
-            or isinstance(want, float) and isinstance(value, int) and not isinstance(value, bool)
-        )
+        ok = _type_matches(value, want)
         if not ok:
             raise EdgesimError(
                 f"{model.name}: option {key}={value!r} should be a {type(want).__name__}; "
