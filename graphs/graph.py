@@ -10,6 +10,7 @@ from typing import Any
 import networkx as nx
 
 from graphs.errors import EdgesimError
+from graphs.flat import FlatGraph
 from graphs.ops import Op, Shape
 
 FORMAT = "edgesim-graph"
@@ -46,6 +47,7 @@ class OpGraph:
         self.meta: dict[str, Any] = dict(meta or {})
         self._g = nx.DiGraph()
         self._order: tuple[Op, ...] | None = None
+        self._flat: FlatGraph | None = None
 
     # -- building ---------------------------------------------------------------------
     def add(self, op: Op, sources: Sequence[str]) -> str:
@@ -65,6 +67,7 @@ class OpGraph:
             if src in self._g:
                 self._g.add_edge(src, op.name)
         self._order = None
+        self._flat = None
         return op.name
 
     # -- reading ----------------------------------------------------------------------
@@ -79,6 +82,22 @@ class OpGraph:
         if self._order is None:
             self._order = tuple(data["op"] for data in self._g.nodes.values())
         return self._order
+
+    def flat(self) -> FlatGraph:
+        """The graph as a `FlatGraph` (computed once), which the engine prices."""
+        if self._flat is None:
+            names = list(self.inputs)
+            index = {n: -1 - k for k, n in enumerate(names)}
+            ops = self.ops()
+            index.update((op.name, i) for i, op in enumerate(ops))
+            self._flat = FlatGraph(
+                self.name,
+                ops,
+                tuple(tuple(index[s] for s in self.sources(op.name)) for op in ops),
+                tuple(self.inputs[n] for n in names),
+                tuple(names),
+            )
+        return self._flat
 
     def __iter__(self) -> Iterator[Op]:
         return iter(self.ops())

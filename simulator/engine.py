@@ -1,16 +1,24 @@
 """The engine: rewrite the graph as the runtime would, place each op (accelerator or host
-fallback), price it, add graph-level costs, and return a `Report`."""
+fallback), price it, add graph-level costs, and return a `Report`.
+
+`run` is the one pricing path; `simulate` dresses its result as a `Report` and search
+loops (`simulator.predictor`) sum it directly.
+"""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from graphs.errors import EdgesimError
+from graphs.flat import FlatGraph
 from graphs.graph import OpGraph
-from simulator.costmodels import CostModel, Term, model_class
+from simulator.costmodels import CostModel, OpCost, Term, model_class
 from simulator.profile import Profile, load_profile
 from simulator.report import OpRow, Report
 from simulator.rewrite import Plan, plan
+
+AFTER_FIRST = "on host: after the first fallback (single-subgraph rule)"
 
 
 @functools.lru_cache(maxsize=64)
@@ -25,126 +33,137 @@ def host_model(profile: Profile) -> CostModel | None:
     return cost_model(load_profile(profile.offload.host))
 
 
-def simulate(
-    graph: OpGraph, profile: Profile, fps: float | None = None, model: str | None = None
-) -> Report:
-    """Latency, energy and power of one inference of `graph` on `profile`."""
-    if fps is not None and not fps > 0:
-        raise EdgesimError(f"fps must be positive, not {fps}")
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One priced inference: per kept op its cost and why it ran where it did."""
+
+    plan: Plan
+    costs: tuple[OpCost, ...]
+    reasons: tuple[str, ...]
+    terms: tuple[Term, ...]
+    summary: dict[str, float]
+
+    @property
+    def latency_s(self) -> float:
+        return sum(c.latency_s for c in self.costs) + sum(t.latency_s for t in self.terms)
+
+    @property
+    def energy_j(self) -> float:
+        return sum(c.energy_j for c in self.costs) + sum(t.energy_j for t in self.terms)
+
+
+def run(graph: FlatGraph, profile: Profile) -> Run:
+    """Price one inference of `graph` on `profile`."""
     rewritten = plan(graph, profile.runtime)
     device = cost_model(profile)
     host = host_model(profile)
-    units = _place(rewritten, device, host)
-
-    rows: list[OpRow] = []
-    on_device = []
-    for planned, (where, reason) in zip(rewritten.ops, units, strict=True):
-        op = planned.op
-        if where is device:
-            on_device.append(op)
-        cost = where.cost(op)
-        note = "; ".join(filter(None, [cost.note, reason, _merged_note(planned.merged)]))
-        rows.append(OpRow.from_cost(op, cost, note))
-
-    terms: list[Term] = []
-    summary: dict[str, float] = {}
-    if host is not None:
-        device_terms, summary = device.graph_terms(on_device)
-        terms += device_terms
-        terms += _transfers(graph, rewritten, units, device, profile)
+    ops = graph.ops
+    if host is None:
+        costs = []
+        for i in rewritten.kept:
+            op = ops[i]
+            reason = device.unsupported(op)
+            if reason:
+                raise EdgesimError(f"{profile.name} cannot run op {op.name!r} ({op.kind}): {reason}")
+            costs.append(device.cost(op))
+        terms: list[Term] = []
+        summary: dict[str, float] = {}
+        reasons = ("",) * len(costs)
+    else:
+        on_device, reasons = _place(graph, rewritten, device, profile.offload.fallback)
+        costs = [(device if here else host).cost(ops[i]) for i, here in zip(rewritten.kept, on_device, strict=True)]
+        device_ops = [ops[i] for i, here in zip(rewritten.kept, on_device, strict=True) if here]
+        terms, summary = device.graph_terms(device_ops)
+        terms = list(terms) + _transfers(graph, rewritten, on_device, device, profile)
+        summary = dict(summary)
         summary["handovers"] = sum(1 for t in terms if t.name.startswith("hand-over"))
-        summary["fallback_ops"] = sum(1 for where, _ in units if where is not device)
-        if on_device:
+        summary["fallback_ops"] = len(on_device) - sum(on_device)
+        if device_ops:
             terms.append(Term("invocation", profile.offload.invocation_overhead_s, 0.0,
                               "host call into the accelerator, once per inference"))
-    busy = sum(r.latency_s for r in rows) + sum(t.latency_s for t in terms)
-    static = profile.energy.static_power_w * busy
-    terms.append(Term("static", 0.0, static, "static power × latency"))
+    busy = sum(c.latency_s for c in costs) + sum(t.latency_s for t in terms)
+    terms.append(Term("static", 0.0, profile.energy.static_power_w * busy, "static power × latency"))
+    return Run(rewritten, tuple(costs), tuple(reasons), tuple(terms), summary)
+
+
+def simulate(graph: OpGraph, profile: Profile, fps: float | None = None, model: str | None = None) -> Report:
+    """Latency, energy and power of one inference of `graph` on `profile`, op by op."""
+    if fps is not None and not fps > 0:
+        raise EdgesimError(f"fps must be positive, not {fps}")
+    flat = graph.flat()
+    result = run(flat, profile)
+    rows = []
+    for i, cost, reason in zip(result.plan.kept, result.costs, result.reasons, strict=True):
+        op = flat.ops[i]
+        merged = result.plan.merged.get(i)
+        merged_note = f"merged: {', '.join(flat.ops[m].name for m in merged)}" if merged else ""
+        rows.append(OpRow.from_cost(op, cost, "; ".join(filter(None, [cost.note, reason, merged_note]))))
     notes = []
-    if rewritten.pruned:
-        notes.append(f"{len(rewritten.pruned)} ops removed: no output depends on them")
+    if result.plan.pruned:
+        notes.append(f"{result.plan.pruned} ops removed: no output depends on them")
     return Report(
         model=model or graph.name,
         device=profile.name,
         rows=rows,
-        terms=terms,
-        macs=graph.macs,
-        params=graph.params,
+        terms=list(result.terms),
+        macs=flat.macs,
+        params=flat.params,
         idle_power_w=profile.energy.idle_power_w,
         fps=fps,
-        summary=summary,
+        summary=result.summary,
         notes=notes,
     )
 
 
-def _merged_note(merged: tuple[str, ...]) -> str:
-    return f"merged: {', '.join(merged)}" if merged else ""
-
-
-def _place(
-    rewritten: Plan, device: CostModel, host: CostModel | None
-) -> list[tuple[CostModel, str]]:
-    """(cost model, reason) per op. Without a host every op must run on the device."""
-    placed = []
+def _place(graph: FlatGraph, rewritten: Plan, device: CostModel, rule: str) -> tuple[list[bool], list[str]]:
+    """Per kept op: whether it runs on the accelerator, and if not, why."""
+    on_device: list[bool] = []
+    reasons: list[str] = []
     fallen = False
-    for planned in rewritten.ops:
-        op = planned.op
-        reason = device.unsupported(op)
-        if host is None:
-            if reason:
-                raise EdgesimError(
-                    f"{device.profile.name} cannot run op {op.name!r} ({op.kind}): {reason}"
-                )
-            placed.append((device, ""))
-            continue
-        if fallen and device.profile.offload.fallback == "after_first_unsupported":
-            placed.append((host, "on host: after the first fallback (single-subgraph rule)"))
+    for i in rewritten.kept:
+        reason = device.unsupported(graph.ops[i])
+        if fallen and rule == "after_first_unsupported":
+            on_device.append(False)
+            reasons.append(AFTER_FIRST)
         elif reason:
             fallen = True
-            placed.append((host, f"on host: {reason}"))
+            on_device.append(False)
+            reasons.append(f"on host: {reason}")
         else:
-            placed.append((device, ""))
-    return placed
+            on_device.append(True)
+            reasons.append("")
+    return on_device, reasons
 
 
 def _transfers(
-    graph: OpGraph,
-    rewritten: Plan,
-    units: list[tuple[CostModel, str]],
-    device: CostModel,
-    profile: Profile,
+    graph: FlatGraph, rewritten: Plan, on_device: list[bool], device: CostModel, profile: Profile
 ) -> list[Term]:
     """Every tensor that crosses between host and accelerator moves over the link once:
     the graph inputs and outputs when the accelerator reads or writes them, and the
     boundary tensors at each hand-over."""
     link = profile.offload
-    unit_of = {p.op.name: where for p, (where, _) in zip(rewritten.ops, units, strict=True)}
-    shapes = {p.op.name: p.op.output for p in rewritten.ops}
-    crossings: dict[tuple[str, str], str] = {}
-    for planned in rewritten.ops:
-        dest = unit_of[planned.op.name]
-        for src in planned.sources:
-            src_unit = unit_of.get(src)  # None: a graph input, which starts on the host
-            if (src_unit is device) != (dest is device):
-                kind = "input" if src_unit is None else "hand-over"
-                crossings.setdefault((src, dest.unit), kind)
+    here = dict(zip(rewritten.kept, on_device, strict=True))
+    crossings: dict[tuple[int, bool], str] = {}
+    for i, srcs in zip(rewritten.kept, rewritten.sources, strict=True):
+        dest = here[i]
+        for s in srcs:
+            src_on_device = s >= 0 and here[s]  # graph inputs start on the host
+            if src_on_device != dest:
+                crossings.setdefault((s, dest), "input" if s < 0 else "hand-over")
     for out in rewritten.outputs:
-        if unit_of.get(out) is device:
-            crossings.setdefault((out, "host"), "output")
+        if here.get(out):
+            crossings.setdefault((out, False), "output")
     terms = []
     for (tensor, dest), kind in crossings.items():
-        shape = graph.inputs.get(tensor) or shapes[tensor]
-        nbytes = profile.bytes_per_element * _elements(shape)
+        name = graph.input_names[-1 - tensor] if tensor < 0 else graph.ops[tensor].name
+        elements = 1
+        for d in graph.shape_of(tensor):
+            elements *= d
+        nbytes = profile.bytes_per_element * elements
         latency = link.link_latency_s + nbytes / link.link_bw_bytes_per_s
+        target = device.unit if dest else "host"
         terms.append(
-            Term(f"{kind} {tensor} -> {dest}", latency, nbytes * link.link_energy_per_byte_j,
+            Term(f"{kind} {name} -> {target}", latency, nbytes * link.link_energy_per_byte_j,
                  f"{nbytes} bytes over the host link")
         )
     return terms
-
-
-def _elements(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n

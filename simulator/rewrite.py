@@ -6,84 +6,67 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graphs.graph import OpGraph
-from graphs.ops import MAC_KINDS, Kind, Op
+from graphs.flat import FlatGraph
+from graphs.ops import MAC_KINDS, Kind
 from simulator.profile import RuntimeSpec
 
 
 @dataclass(frozen=True, slots=True)
-class PlannedOp:
-    """An op that will run: its producers after rewriting and the ops merged into it."""
-
-    op: Op
-    sources: tuple[str, ...]
-    merged: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class Plan:
-    ops: tuple[PlannedOp, ...]
-    pruned: tuple[str, ...]  # ops removed because no output depends on them
-    outputs: tuple[str, ...]  # producers of the graph's outputs, after rewriting
+    """What runs: indices into the graph's ops, each op's producers after rewriting (as
+    indices; graph inputs negative), and for each kept op the ops merged into it."""
+
+    kept: tuple[int, ...]
+    sources: tuple[tuple[int, ...], ...]  # per kept op
+    merged: dict[int, list[int]]  # kept op -> ops folded or fused into it
+    pruned: int  # ops removed because no output depends on them
+    outputs: tuple[int, ...]  # producers of the graph's outputs, after rewriting
 
 
-def plan(graph: OpGraph, runtime: RuntimeSpec) -> Plan:
-    ops = graph.ops()
+def plan(graph: FlatGraph, runtime: RuntimeSpec) -> Plan:
+    ops = graph.ops
+    consumers = graph.consumers
     live = _live_ops(graph) if runtime.prune_dead_ops else None
-    fused = frozenset(runtime.fused_activations)
-    alias: dict[str, str] = {}  # removed op -> op that now produces its result
-    merged: dict[str, list[str]] = {}
-    planned: dict[str, PlannedOp] = {}
-    pruned = []
-    for op in ops:
-        name = op.name
-        if live is not None and name not in live:
-            pruned.append(name)
+    fold_bn = runtime.fold_batch_norm
+    fused = runtime.fused_activations
+    alias: dict[int, int] = {}  # removed op -> op that now produces its result
+    merged: dict[int, list[int]] = {}
+    kept: list[int] = []
+    kept_sources: list[tuple[int, ...]] = []
+    for i, op in enumerate(ops):
+        if live is not None and not live[i]:
             continue
-        sources = graph.sources(name)
-        if len(sources) == 1:
-            producer = alias.get(sources[0], sources[0])
-            if producer in planned and _merges(graph, op, sources[0], producer, planned, runtime, fused):
-                alias[name] = producer
-                merged.setdefault(producer, []).append(name)
+        srcs = graph.sources[i]
+        if len(srcs) == 1 and srcs[0] >= 0 and consumers[srcs[0]] == 1:
+            # `op` folds into a conv/dense whose result only it reads (through its source,
+            # which may itself have been folded into that conv/dense).
+            producer = alias.get(srcs[0], srcs[0])
+            if ops[producer].kind in MAC_KINDS and (
+                (op.kind == Kind.BATCH_NORM and fold_bn) or op.kind in fused
+            ):
+                alias[i] = producer
+                merged.setdefault(producer, []).append(i)
                 continue
-        srcs = tuple(alias.get(s, s) for s in sources if live is None or s in live or s in graph.inputs)
-        planned[name] = PlannedOp(op, srcs)
-    result = tuple(
-        PlannedOp(p.op, p.sources, tuple(merged[n])) if n in merged else p
-        for n, p in planned.items()
-    )
-    outputs = tuple(alias.get(n, n) for n in graph.outputs() if live is None or n in live)
-    return Plan(result, tuple(pruned), outputs)
+        kept.append(i)
+        kept_sources.append(
+            tuple(alias.get(s, s) for s in srcs if live is None or s < 0 or live[s])
+        )
+    outputs = tuple(alias.get(i, i) for i in graph.outputs if live is None or live[i])
+    pruned = 0 if live is None else len(ops) - sum(live)
+    return Plan(tuple(kept), tuple(kept_sources), merged, pruned, outputs)
 
 
-def _merges(
-    graph: OpGraph,
-    op: Op,
-    source: str,
-    producer: str,
-    planned: dict[str, PlannedOp],
-    runtime: RuntimeSpec,
-    fused: frozenset[str],
-) -> bool:
-    """Whether `op` folds into `producer`: a conv/dense whose result only `op` reads
-    (through `source`, which may itself have been folded into `producer`)."""
-    if planned[producer].op.kind not in MAC_KINDS or len(graph.consumers(source)) != 1:
-        return False
-    if op.kind == Kind.BATCH_NORM:
-        return runtime.fold_batch_norm
-    return op.kind in fused
-
-
-def _live_ops(graph: OpGraph) -> set[str]:
+def _live_ops(graph: FlatGraph) -> list[bool]:
     """Ops some graph output depends on through a path that avoids "zero"-tagged ops
-    (constant-zero values, such as NAS-Bench-201's `none` edge)."""
-    nxg = graph.nx
-    stack = [n for n in graph.outputs() if graph.op(n).tag != "zero"]
-    live = set(stack)
-    while stack:
-        for pred in nxg.predecessors(stack.pop()):
-            if pred not in live and graph.op(pred).tag != "zero":
-                live.add(pred)
-                stack.append(pred)
+    (constant-zero values, such as NAS-Bench-201's `none` edge). One reverse pass: the
+    order is topological, so every consumer is decided before its producers."""
+    ops = graph.ops
+    live = [False] * len(ops)
+    for i in graph.outputs:
+        live[i] = ops[i].tag != "zero"
+    for i in range(len(ops) - 1, -1, -1):
+        if live[i]:
+            for s in graph.sources[i]:
+                if s >= 0 and ops[s].tag != "zero":
+                    live[s] = True
     return live

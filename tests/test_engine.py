@@ -138,10 +138,10 @@ def test_fallback_after_first_unsupported_moves_the_rest_to_the_host(profiles):
     assert "single-subgraph" in report.rows[2].note
     names = [t.name for t in report.terms]
     # the input goes to the accelerator, the conv output comes back; the output is on the host
-    assert names == ["input input -> acc", "hand-over conv2d -> cpu", "invocation", "static"]
+    assert names == ["input input -> acc", "hand-over conv2d -> host", "invocation", "static"]
     link = {t.name: t.latency_s for t in report.terms}
     assert link["input input -> acc"] == pytest.approx(1e-4 + 400 / 1e6)
-    assert link["hand-over conv2d -> cpu"] == pytest.approx(1e-4 + 800 / 1e6)
+    assert link["hand-over conv2d -> host"] == pytest.approx(1e-4 + 800 / 1e6)
     assert report.summary == {"handovers": 1, "fallback_ops": 2}
 
 
