@@ -1,0 +1,1 @@
+"""Studies users run on top of the engine: Pareto fronts, what-if sweeps, the seed study."""
