@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from graphs.errors import EdgesimError
 
 # Subcommand modules, in the order `edgesim --help` lists them.
-COMMANDS = ("models", "inspect", "devices", "predict")
+COMMANDS = ("models", "inspect", "devices", "predict", "pareto", "sweep", "validate", "calibrate")
 
 
 class _Parser(argparse.ArgumentParser):
