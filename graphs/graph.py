@@ -46,13 +46,16 @@ class OpGraph:
         self.inputs: dict[str, Shape] = {k: tuple(v) for k, v in inputs.items()}
         self.meta: dict[str, Any] = dict(meta or {})
         self._g = nx.DiGraph()
+        # Plain dicts beside the networkx graph: builders and the engine read them often.
+        self._ops: dict[str, Op] = {}
+        self._sources: dict[str, tuple[str, ...]] = {}
         self._order: tuple[Op, ...] | None = None
         self._flat: FlatGraph | None = None
 
     # -- building ---------------------------------------------------------------------
     def add(self, op: Op, sources: Sequence[str]) -> str:
         """Add `op` fed by `sources` (one per input, in order); return its name."""
-        if op.name in self._g or op.name in self.inputs:
+        if op.name in self._ops or op.name in self.inputs:
             raise EdgesimError(f"graph {self.name!r}: duplicate op name {op.name!r}")
         if len(sources) != len(op.inputs):
             raise EdgesimError(
@@ -60,11 +63,14 @@ class OpGraph:
                 f"but {len(sources)} sources"
             )
         for src in sources:
-            if src not in self._g and src not in self.inputs:
+            if src not in self._ops and src not in self.inputs:
                 raise EdgesimError(f"graph {self.name!r}: op {op.name!r} reads unknown {src!r}")
-        self._g.add_node(op.name, op=op, sources=tuple(sources))
+        sources = tuple(sources)
+        self._ops[op.name] = op
+        self._sources[op.name] = sources
+        self._g.add_node(op.name, op=op, sources=sources)
         for src in sources:
-            if src in self._g:
+            if src in self._ops:
                 self._g.add_edge(src, op.name)
         self._order = None
         self._flat = None
@@ -80,7 +86,7 @@ class OpGraph:
         """All ops in insertion order, which is topological: `add` only accepts sources
         that already exist."""
         if self._order is None:
-            self._order = tuple(data["op"] for data in self._g.nodes.values())
+            self._order = tuple(self._ops.values())
         return self._order
 
     def flat(self) -> FlatGraph:
@@ -103,16 +109,16 @@ class OpGraph:
         return iter(self.ops())
 
     def __len__(self) -> int:
-        return self._g.number_of_nodes()
+        return len(self._ops)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._g
+        return name in self._ops
 
     def op(self, name: str) -> Op:
-        return self._g.nodes[name]["op"]
+        return self._ops[name]
 
     def sources(self, name: str) -> tuple[str, ...]:
-        return self._g.nodes[name]["sources"]
+        return self._sources[name]
 
     def consumers(self, name: str) -> list[str]:
         return list(self._g.successors(name))
@@ -125,7 +131,7 @@ class OpGraph:
         """Shape of a graph input or of an op's output."""
         if tensor in self.inputs:
             return self.inputs[tensor]
-        return self.op(tensor).output
+        return self._ops[tensor].output
 
     @property
     def macs(self) -> int:
@@ -138,9 +144,8 @@ class OpGraph:
     # -- checking ---------------------------------------------------------------------
     def validate(self) -> OpGraph:
         """Check that every input shape equals its producer's output; return self."""
-        for name in self._g.nodes:
-            op = self.op(name)
-            for port, (src, want) in enumerate(zip(self.sources(name), op.inputs, strict=True)):
+        for name, op in self._ops.items():
+            for port, (src, want) in enumerate(zip(self._sources[name], op.inputs, strict=True)):
                 got = self.shape_of(src)
                 if tuple(got) != tuple(want):
                     raise EdgesimError(

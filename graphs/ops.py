@@ -115,7 +115,7 @@ class Op:
 
     def __post_init__(self) -> None:
         try:
-            kind = Kind(self.kind)
+            kind = self.kind if type(self.kind) is Kind else Kind(self.kind)
         except ValueError:
             raise EdgesimError(
                 f"op {self.name!r}: unknown kind {self.kind!r}; known kinds: "
