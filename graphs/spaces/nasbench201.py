@@ -1,0 +1,348 @@
+"""NAS-Bench-201 (Dong & Yang, ICLR 2020): the cell space and its two measured networks.
+
+A cell has 4 nodes; node j = Σ_{i<j} op_{j←i}(node i) over six edges, each one of `OPS`.
+The arch string lists the edges (1←0), (2←0), (2←1), (3←0), (3←1), (3←2):
+`|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`. The network (`/work/shared/refdata/README.md`):
+stem, three stages of 5 cells at 16/32/64 channels, a ResNet basic block of stride 2
+between stages, head. Two builds of it were measured:
+
+* `variant='pytorch'` (HW-NAS-Bench, HELP): everything PyTorch runs. A `none` edge is
+  `x.mul(0.)`, emitted as a one-input `mul` tagged "zero"; skip edges are no op (the
+  tensor is reused); a node with several terms is a left-to-right chain of binary `add`s
+  in edge order (n-1 adds: ((t0 + t1) + t2)). Every op whose value does not depend on the
+  network input is tagged "zero" too: the terms and adds of a node all of whose terms are
+  such (a node fed only by `none` edges is constant zero), the ops applied to such a node,
+  and, after a cell whose output is constant, everything downstream (the network is then
+  constant; conv-BN of zero is BN's constant bias, which a folding runtime computes once).
+  Whether a runtime removes "zero"-tagged ops and the branches feeding only them is the
+  engine's call (`prune_dead_ops`); the graph keeps them. Branches that only feed a
+  `none` edge are kept untagged: they do depend on the input.
+* `variant='latbench'` (LatBench's TensorFlow build): the cell is pruned first (see
+  `prune`), node inputs summed, then each op applied; convs are conv + bias + ReLU (Keras
+  `Conv2D` defaults to a bias; the README names no BN, so the bias is assumed), no BN;
+  stem conv with ReLU; reduction conv3×3 s2 → conv3×3 (no activations) + avgpool 2×2 s2 →
+  conv 1×1; head global avg pool, reshape, dense. A cell with no input→output path (341
+  of 15,625; left out of the measurements: runtimes fold them to a constant) raises.
+
+Encoding for search loops: `encode(arch)` is the 6-tuple of indices into `OPS` in edge
+order; `decode` inverts it; `sample(n, seed)` draws archs uniformly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from graphs.builder import NetBuilder
+from graphs.errors import EdgesimError
+from graphs.graph import OpGraph
+from graphs.ops import Kind
+from graphs.registry import register
+from graphs.spaces.sampling import (
+    Code,
+    check_choice,
+    check_code,
+    format_spec,
+    sample_codes,
+)
+
+NAME = "nasbench201"
+# NAS-Bench-201's own op order, so codes match its `op_names` indices.
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+# (to, from) of each edge, in arch-string order.
+EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+VARIANTS = ("pytorch", "latbench")
+# The cell with the best CIFAR-10 test accuracy in NAS-Bench-201 (94.37 %), the usual
+# "optimal" reference point of NAS papers on this space.
+DEFAULT_ARCH = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+    "+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+)
+SPACE_SIZE = len(OPS) ** len(EDGES)
+
+
+@dataclass(frozen=True)
+class _Dataset:
+    resolution: int
+    classes: int
+
+
+DATASETS = {
+    "cifar10": _Dataset(32, 10),
+    "cifar100": _Dataset(32, 100),
+    "imagenet16-120": _Dataset(16, 120),
+}
+_STAGE_CHANNELS = (16, 32, 64)
+_CELLS_PER_STAGE = 5
+
+
+# -- arch strings and codes -----------------------------------------------------------
+def parse(arch: str) -> tuple[str, ...]:
+    """The six edge ops of `arch`, in edge order; a malformed arch raises EdgesimError."""
+    if not isinstance(arch, str):
+        raise EdgesimError(f"{NAME}: arch must be a string, not {arch!r}")
+    nodes = arch.strip().split("+")
+    ops: list[str] = []
+    for j, node in enumerate(nodes, start=1):
+        tokens = node.strip().strip("|").split("|") if node.strip("| ") else []
+        if len(nodes) != 3 or len(tokens) != j:
+            raise EdgesimError(
+                f"{NAME}: arch {arch!r} must have 3 nodes of 1, 2 and 3 edges, "
+                "like '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|'"
+            )
+        for i, token in enumerate(tokens):
+            op, sep, src = token.strip().partition("~")
+            if not sep or src != str(i):
+                raise EdgesimError(
+                    f"{NAME}: arch {arch!r}: edge {token!r} of node {j} should read "
+                    f"'op~{i}'"
+                )
+            if op not in OPS:
+                raise EdgesimError(
+                    f"{NAME}: arch {arch!r}: unknown op {op!r}; ops: {', '.join(OPS)}"
+                )
+            ops.append(op)
+    return tuple(ops)
+
+
+def encode(arch: str) -> Code:
+    """The arch as 6 indices into `OPS`, one per edge in `EDGES` order."""
+    return tuple(OPS.index(op) for op in parse(arch))
+
+
+def decode(code: Sequence[int]) -> str:
+    """The arch string of a 6-index code (inverse of `encode`)."""
+    ops = [OPS[c] for c in check_code(NAME, code, [len(OPS)] * len(EDGES))]
+    return "|" + "|+|".join(
+        "|".join(f"{ops[e]}~{EDGES[e][1]}" for e in range(len(EDGES)) if EDGES[e][0] == j)
+        for j in (1, 2, 3)
+    ) + "|"
+
+
+def is_connected(arch: str | Sequence[int]) -> bool:
+    """Whether the cell has a path from its input to its output through non-`none` edges."""
+    ops = parse(arch) if isinstance(arch, str) else tuple(OPS[c] for c in arch)
+    live = [True, False, False, False]
+    for e, (j, i) in enumerate(EDGES):
+        live[j] = live[j] or (live[i] and ops[e] != "none")
+    return live[3]
+
+
+def sample(n: int, seed: int = 0, *, connected: bool = False) -> list[str]:
+    """`n` arch strings drawn uniformly (each edge independently) with `random.Random(seed)`;
+    with `connected=True`, uniform over the 15,284 cells with an input→output path."""
+    keep = is_connected if connected else None
+    return [decode(c) for c in sample_codes(n, [len(OPS)] * len(EDGES), seed, keep)]
+
+
+def spec(arch: str | Sequence[int], **options: str) -> str:
+    """The model spec of an arch (string or code), e.g. for `graphs.build` or a CSV."""
+    arch = decode(arch) if not isinstance(arch, str) else decode(encode(arch))
+    _check_options(options.get("dataset", "cifar10"), options.get("variant", "pytorch"))
+    return format_spec(NAME, arch, options, ("dataset", "variant"))
+
+
+def _check_options(dataset: str, variant: str) -> None:
+    check_choice(NAME, "dataset", dataset, tuple(DATASETS))
+    check_choice(NAME, "variant", variant, VARIANTS)
+
+
+# -- LatBench pruning -----------------------------------------------------------------
+IN, OUT = -1, len(EDGES)  # vertex ids of the cell input and output; edges are 0..5
+
+# One op vertex of a pruned cell: edge index, op, and the vertices summed into it.
+Vertex = tuple[int, str, tuple[int, ...]]
+
+
+def prune(arch: str) -> tuple[tuple[Vertex, ...], tuple[int, ...]]:
+    """The cell as LatBench builds it: (op vertices, vertices summed into the output).
+
+    The cell becomes a DAG of op vertices (one per edge, fed by the vertices of the edges
+    into its source node; `IN` for node 0). Then `none` edges are removed, vertices off
+    every `IN`→`OUT` path dropped, and skip vertices merged (their inputs wired straight
+    to their consumers; inputs are sets, so a vertex reached twice is summed once).
+    Vertices are listed in edge order, a topological order. Two archs with equal
+    `prune` give identical `latbench` graphs. Raises for a cell with no path.
+    """
+    ops = parse(arch)
+    node_in: list[set[int]] = [{IN}] + [
+        {e for e, (to, _) in enumerate(EDGES) if to == j and ops[e] != "none"} for j in (1, 2, 3)
+    ]
+    preds = {e: set(node_in[EDGES[e][1]]) for e in range(len(EDGES)) if ops[e] != "none"}
+    preds[OUT] = set(node_in[3])
+    reach = {IN}
+    for v in sorted(preds):  # edge order, then OUT: a topological order
+        if preds[v] & reach:
+            reach.add(v)
+    if OUT not in reach:
+        raise EdgesimError(
+            f"{NAME}: arch {arch!r} has no path from the cell input to its output; "
+            "variant='latbench' cannot build it (runtimes fold it to a constant; "
+            "variant='pytorch' builds the zero network)"
+        )
+    coreach = {OUT}
+    for v in sorted(preds, reverse=True):
+        if any(v in preds[s] for s in coreach):
+            coreach.add(v)
+    kept = {v: preds[v] & reach for v in preds if v in reach and v in coreach}
+    for v in sorted(kept):
+        if v != OUT and ops[v] == "skip_connect":
+            merged = kept.pop(v)
+            for s in kept:
+                if v in kept[s]:
+                    kept[s] = (kept[s] - {v}) | merged
+    out = tuple(sorted(kept.pop(OUT)))
+    return tuple((v, ops[v], tuple(sorted(kept[v]))) for v in sorted(kept)), out
+
+
+# -- the networks ---------------------------------------------------------------------
+@register(
+    NAME,
+    task="search_space",
+    description="NAS-Bench-201 cell network (15,625 cells; variants pytorch / latbench)",
+)
+def nasbench201(
+    arch: str = DEFAULT_ARCH, dataset: str = "cifar10", variant: str = "pytorch"
+) -> OpGraph:
+    """NAS-Bench-201 cell network (15,625 cells; variants pytorch / latbench)."""
+    _check_options(dataset, variant)
+    ops = parse(arch)
+    data = DATASETS[dataset]
+    b = NetBuilder(
+        NAME,
+        (1, 3, data.resolution, data.resolution),
+        meta={"space": NAME, "arch": arch, "dataset": dataset, "variant": variant},
+    )
+    if variant == "latbench":
+        _latbench(b, arch, data.classes)
+    else:
+        _pytorch(b, ops, data.classes)
+    return b.build()
+
+
+def _stages() -> Iterable[tuple[int, int, bool]]:
+    """(stage, cell, reduction-before-it) for every cell of the network."""
+    for s in range(len(_STAGE_CHANNELS)):
+        for c in range(_CELLS_PER_STAGE):
+            yield s, c, s > 0 and c == 0
+
+
+def _zero_tag(constant: bool) -> str | None:
+    return "zero" if constant else None
+
+
+def _pytorch(b: NetBuilder, ops: tuple[str, ...], classes: int) -> None:
+    with b.scope("stem"):
+        b.conv(_STAGE_CHANNELS[0], 3, padding=1)
+        x = b.bn()
+    constant = False
+    for s, c, reduce in _stages():
+        if reduce:
+            with b.scope(f"reduce{s}", tag=_zero_tag(constant)):
+                x = _torch_resblock(b, x, _STAGE_CHANNELS[s])
+        with b.scope(f"cell{s}_{c}"):
+            x, constant = _torch_cell(b, x, constant, ops)
+    with b.scope("head", tag=_zero_tag(constant)):
+        b.bn(x=x)
+        b.act(Kind.RELU)
+        b.global_pool()
+        b.flatten()
+        b.dense(classes)
+
+
+def _torch_resblock(b: NetBuilder, x: str, c_out: int) -> str:
+    """ResNetBasicblock(stride 2): ReLU-conv3×3 s2-BN-ReLU-conv3×3-BN + avgpool-conv1×1."""
+    b.act(Kind.RELU, x=x)
+    b.conv(c_out, 3, 2, padding=1)
+    b.bn()
+    b.act(Kind.RELU)
+    b.conv(c_out, 3, padding=1)
+    main = b.bn()
+    b.pool("avg", 2, 2, padding=0, x=x)
+    shortcut = b.conv(c_out, 1)
+    return b.add(shortcut, main)
+
+
+def _torch_cell(
+    b: NetBuilder, x: str, x_constant: bool, ops: tuple[str, ...]
+) -> tuple[str, bool]:
+    """The cell as PyTorch runs it; returns its output and whether that is constant."""
+    nodes = [(x, x_constant)]
+    for j in (1, 2, 3):
+        terms = []
+        for e, (to, i) in enumerate(EDGES):
+            if to != j:
+                continue
+            src, src_constant = nodes[i]
+            constant = ops[e] == "none" or src_constant
+            with b.scope(f"edge{i}to{j}", tag=_zero_tag(constant)):
+                terms.append((_torch_op(b, ops[e], src), constant))
+        acc, acc_constant = terms[0]
+        for term, term_constant in terms[1:]:
+            acc_constant = acc_constant and term_constant
+            with b.scope(f"node{j}", tag=_zero_tag(acc_constant)):
+                acc = b.add(acc, term)
+        nodes.append((acc, acc_constant))
+    return nodes[3]
+
+
+def _torch_op(b: NetBuilder, op: str, x: str) -> str:
+    if op == "none":
+        return b.op(Kind.MUL, [x], b.shape(x), name="zero", tag="zero")
+    if op == "skip_connect":
+        return x
+    if op == "avg_pool_3x3":
+        return b.pool("avg", 3, 1, padding=1, x=x)
+    kernel = 3 if op == "nor_conv_3x3" else 1
+    b.act(Kind.RELU, x=x)
+    b.conv(b.channels(x), kernel, padding=kernel // 2)
+    return b.bn()
+
+
+def _latbench(b: NetBuilder, arch: str, classes: int) -> None:
+    vertices, out = prune(arch)
+    with b.scope("stem"):
+        b.conv(_STAGE_CHANNELS[0], 3, bias=True)
+        x = b.act(Kind.RELU)
+    for s, c, reduce in _stages():
+        if reduce:
+            with b.scope(f"reduce{s}"):
+                b.conv(_STAGE_CHANNELS[s], 3, 2, bias=True, x=x)
+                main = b.conv(_STAGE_CHANNELS[s], 3, bias=True)
+                b.pool("avg", 2, 2, padding="valid", x=x)
+                shortcut = b.conv(_STAGE_CHANNELS[s], 1, bias=True)
+                x = b.add(main, shortcut)
+        with b.scope(f"cell{s}_{c}"):
+            x = _latbench_cell(b, x, vertices, out)
+    with b.scope("head"):
+        b.global_pool(x=x)
+        b.flatten()
+        b.dense(classes)
+
+
+def _latbench_cell(
+    b: NetBuilder, x: str, vertices: tuple[Vertex, ...], out: tuple[int, ...]
+) -> str:
+    tensors = {IN: x}
+    sums: dict[tuple[int, ...], str] = {}
+
+    def summed(preds: tuple[int, ...]) -> str:
+        # Inputs shared by several vertices are summed once.
+        if preds not in sums:
+            acc = tensors[preds[0]]
+            for p in preds[1:]:
+                acc = b.add(acc, tensors[p])
+            sums[preds] = acc
+        return sums[preds]
+
+    for v, op, preds in vertices:
+        j, i = EDGES[v]
+        with b.scope(f"edge{i}to{j}"):
+            src = summed(preds)
+            if op == "avg_pool_3x3":
+                tensors[v] = b.pool("avg", 3, 1, x=src)
+            else:
+                b.conv(b.channels(src), 3 if op == "nor_conv_3x3" else 1, bias=True, x=src)
+                tensors[v] = b.act(Kind.RELU)
+    with b.scope("out"):
+        return summed(out)
