@@ -73,7 +73,8 @@ class NetBuilder:
 
     @contextmanager
     def scope(self, name: str, tag: str | None = None) -> Iterator[None]:
-        """Prefix op names with `name/`; with `tag`, tag every op inside (e.g. "se")."""
+        """Prefix op names with `name/` (none for ""); with `tag`, tag every op inside
+        (e.g. "se")."""
         self._scopes.append(name)
         if tag is not None:
             self._tags.append(tag)
@@ -85,7 +86,7 @@ class NetBuilder:
                 self._tags.pop()
 
     def _name(self, base: str) -> str:
-        stem = "/".join([*self._scopes, base])
+        stem = "/".join([*(s for s in self._scopes if s), base])
         n = self._names[stem]
         self._names[stem] += 1
         return stem if n == 0 else f"{stem}_{n}"

@@ -8,6 +8,7 @@ loops (`simulator.predictor`) sum it directly.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 from graphs.errors import EdgesimError
@@ -66,8 +67,11 @@ def run(graph: FlatGraph, profile: Profile) -> Run:
             if reason:
                 raise EdgesimError(f"{profile.name} cannot run op {op.name!r} ({op.kind}): {reason}")
             costs.append(device.cost(op))
-        terms: list[Term] = []
-        summary: dict[str, float] = {}
+        # A device without a host still has graph-level costs (a GPU's per-inference
+        # synchronisation); the CPU model has none.
+        device_terms, summary = device.graph_terms([ops[i] for i in rewritten.kept])
+        terms: list[Term] = list(device_terms)
+        summary = dict(summary)
         reasons = ("",) * len(costs)
     else:
         on_device, reasons = _place(graph, rewritten, device, profile.offload.fallback)
@@ -79,10 +83,9 @@ def run(graph: FlatGraph, profile: Profile) -> Run:
         summary["handovers"] = sum(1 for t in terms if t.name.startswith("hand-over"))
         summary["fallback_ops"] = len(on_device) - sum(on_device)
         if device_ops:
-            terms.append(Term("invocation", profile.offload.invocation_overhead_s, 0.0,
-                              "host call into the accelerator, once per inference"))
+            terms.append(invocation(profile))
     busy = sum(c.latency_s for c in costs) + sum(t.latency_s for t in terms)
-    terms.append(Term("static", 0.0, profile.energy.static_power_w * busy, "static power × latency"))
+    terms.append(static(profile, busy))
     return Run(rewritten, tuple(costs), tuple(reasons), tuple(terms), summary)
 
 
@@ -141,7 +144,6 @@ def _transfers(
     """Every tensor that crosses between host and accelerator moves over the link once:
     the graph inputs and outputs when the accelerator reads or writes them, and the
     boundary tensors at each hand-over."""
-    link = profile.offload
     here = dict(zip(rewritten.kept, on_device, strict=True))
     crossings: dict[tuple[int, bool], str] = {}
     for i, srcs in zip(rewritten.kept, rewritten.sources, strict=True):
@@ -156,14 +158,23 @@ def _transfers(
     terms = []
     for (tensor, dest), kind in crossings.items():
         name = graph.input_names[-1 - tensor] if tensor < 0 else graph.ops[tensor].name
-        elements = 1
-        for d in graph.shape_of(tensor):
-            elements *= d
-        nbytes = profile.bytes_per_element * elements
-        latency = link.link_latency_s + nbytes / link.link_bw_bytes_per_s
         target = device.unit if dest else "host"
-        terms.append(
-            Term(f"{kind} {name} -> {target}", latency, nbytes * link.link_energy_per_byte_j,
-                 f"{nbytes} bytes over the host link")
-        )
+        terms.append(link_transfer(profile, f"{kind} {name} -> {target}", graph.shape_of(tensor)))
     return terms
+
+
+def link_transfer(profile: Profile, name: str, shape: tuple[int, ...]) -> Term:
+    """Moving one tensor over the accelerator's host link."""
+    link = profile.offload
+    nbytes = profile.bytes_per_element * math.prod(shape)
+    latency = link.link_latency_s + nbytes / link.link_bw_bytes_per_s
+    return Term(name, latency, nbytes * link.link_energy_per_byte_j, f"{nbytes} bytes over the host link")
+
+
+def invocation(profile: Profile) -> Term:
+    return Term("invocation", profile.offload.invocation_overhead_s, 0.0,
+                "host call into the accelerator, once per inference")
+
+
+def static(profile: Profile, busy_s: float) -> Term:
+    return Term("static", 0.0, profile.energy.static_power_w * busy_s, "static power × latency")

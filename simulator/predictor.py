@@ -9,7 +9,7 @@ that `predict()` uses, so the numbers are the same.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from graphs.graph import OpGraph
 from graphs.spec import build
 from simulator.api import resolve_profile
 from simulator.engine import run
+from simulator.fastpath import SegmentPricer
 from simulator.profile import Profile
 
 METRICS = ("latency", "energy")
@@ -32,6 +33,7 @@ class Predictor:
         self.profile = resolve_profile(device)
         self._graphs: OrderedDict[str, FlatGraph] = OrderedDict()
         self._cache_size = cache_size
+        self._pricer = SegmentPricer(self.profile)
 
     def graph(self, model: str | OpGraph | FlatGraph) -> FlatGraph:
         if isinstance(model, FlatGraph):
@@ -53,4 +55,30 @@ class Predictor:
             values = [run(self.graph(m), profile).latency_s for m in models]
         else:
             values = [run(self.graph(m), profile).energy_j for m in models]
+        return np.asarray(values, dtype=float) * 1e3
+
+    def predict_space(
+        self, space: str, archs: Iterable[str | Sequence[int]], metric: str = "latency", **options: str
+    ) -> np.ndarray:
+        """Latencies (ms) or energies (mJ) of search-space points given as arch strings or
+        integer codes (`graphs.spaces.<space>.encode`), priced segment by segment where
+        that is exact and as whole graphs where it is not; `options` are the space's
+        (dataset, variant)."""
+        from graphs.spaces import SPACES
+
+        if metric not in METRICS:
+            raise EdgesimError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
+        if space not in SPACES:
+            raise EdgesimError(f"unknown search space {space!r}; spaces: {', '.join(SPACES)}")
+        module = SPACES[space]
+        shape = module.input_shape(options.get("dataset", module.DEFAULT_DATASET))
+        pick = 0 if metric == "latency" else 1
+        values = []
+        for arch in archs:
+            arch = arch if isinstance(arch, str) else module.decode(arch)
+            priced = self._pricer.price(module.segments(arch, **options), shape)
+            if priced is None:
+                result = run(self.graph(module.spec(arch, **options)), self.profile)
+                priced = (result.latency_s, result.energy_j)
+            values.append(priced[pick])
         return np.asarray(values, dtype=float) * 1e3

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from graphs.builder import NetBuilder
 from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
 from graphs.registry import register
+from graphs.segments import Segment, assemble
 from graphs.spaces.sampling import (
     Code,
     check_choice,
@@ -36,6 +38,7 @@ from graphs.spaces.sampling import (
     sample_codes,
 )
 
+DEFAULT_DATASET = "cifar100"
 NAME = "fbnet"
 CHOICES = (
     "k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip",
@@ -125,30 +128,45 @@ def spec(arch: str | Sequence[int], **options: str) -> str:
     task="search_space",
     description="FBNet space of HW-NAS-Bench (22 blocks × 9 choices; cifar100 / imagenet)",
 )
-def fbnet(arch: str = DEFAULT_ARCH, dataset: str = "cifar100") -> OpGraph:
+def fbnet(arch: str = DEFAULT_ARCH, dataset: str = DEFAULT_DATASET) -> OpGraph:
     """FBNet space of HW-NAS-Bench (22 blocks × 9 choices; cifar100 / imagenet)."""
+    meta = {"space": NAME, "arch": arch, "dataset": dataset}
+    return assemble(NAME, input_shape(dataset), segments(arch, dataset), meta)
+
+
+def input_shape(dataset: str = DEFAULT_DATASET) -> tuple[int, int, int, int]:
+    res = DATASETS[dataset].resolution
+    return (1, 3, res, res)
+
+
+def segments(arch: str, dataset: str = DEFAULT_DATASET) -> list[Segment]:
+    """The network as a chain of segments: stem, the 22 blocks, head. A block's key is its
+    choice, output channels and stride; its input shape completes it."""
     check_choice(NAME, "dataset", dataset, tuple(DATASETS))
     choices = parse(arch)
     data = DATASETS[dataset]
-    b = NetBuilder(
-        NAME,
-        (1, 3, data.resolution, data.resolution),
-        meta={"space": NAME, "arch": arch, "dataset": dataset},
-    )
-    with b.scope("stem"):
-        b.conv_bn_act(STEM_CHANNELS, 3, data.stem_stride)
+    parts = [Segment(("stem", data.stem_stride), "stem", partial(_stem, stride=data.stem_stride))]
     n = 0
     for depth, c_out, stride in zip(DEPTHS, CHANNELS, data.strides, strict=True):
         for d in range(depth):
-            with b.scope(f"block{n}"):
-                _block(b, block(choices[n]), c_out, stride if d == 0 else 1)
+            s = stride if d == 0 else 1
+            build = partial(_block, blk=block(choices[n]), c_out=c_out, stride=s)
+            parts.append(Segment((choices[n], c_out, s), f"block{n}", build))
             n += 1
-    with b.scope("head"):
-        b.conv_bn_act(data.head, 1)
-        b.global_pool()
-        b.flatten()
-        b.dense(data.classes)
-    return b.build()
+    head = partial(_head, channels=data.head, classes=data.classes)
+    parts.append(Segment(("head", data.head, data.classes), "head", head))
+    return parts
+
+
+def _stem(b: NetBuilder, stride: int) -> None:
+    b.conv_bn_act(STEM_CHANNELS, 3, stride)
+
+
+def _head(b: NetBuilder, channels: int, classes: int) -> None:
+    b.conv_bn_act(channels, 1)
+    b.global_pool()
+    b.flatten()
+    b.dense(classes)
 
 
 def _block(b: NetBuilder, blk: Block | None, c_out: int, stride: int) -> None:

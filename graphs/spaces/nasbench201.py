@@ -30,7 +30,8 @@ order; `decode` inverts it; `sample(n, seed)` draws archs uniformly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from graphs.builder import NetBuilder
@@ -38,6 +39,7 @@ from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
 from graphs.ops import Kind
 from graphs.registry import register
+from graphs.segments import Segment, assemble
 from graphs.spaces.sampling import (
     Code,
     check_choice,
@@ -46,6 +48,7 @@ from graphs.spaces.sampling import (
     sample_codes,
 )
 
+DEFAULT_DATASET = "cifar10"
 NAME = "nasbench201"
 # NAS-Bench-201's own op order, so codes match its `op_names` indices.
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -202,22 +205,48 @@ def prune(arch: str) -> tuple[tuple[Vertex, ...], tuple[int, ...]]:
     description="NAS-Bench-201 cell network (15,625 cells; variants pytorch / latbench)",
 )
 def nasbench201(
-    arch: str = DEFAULT_ARCH, dataset: str = "cifar10", variant: str = "pytorch"
+    arch: str = DEFAULT_ARCH, dataset: str = DEFAULT_DATASET, variant: str = "pytorch"
 ) -> OpGraph:
     """NAS-Bench-201 cell network (15,625 cells; variants pytorch / latbench)."""
+    meta = {"space": NAME, "arch": arch, "dataset": dataset, "variant": variant}
+    return assemble(NAME, input_shape(dataset), segments(arch, dataset, variant), meta)
+
+
+def input_shape(dataset: str = DEFAULT_DATASET) -> tuple[int, int, int, int]:
+    res = DATASETS[dataset].resolution
+    return (1, 3, res, res)
+
+
+def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch") -> list[Segment]:
+    """The network as a chain of segments: stem, cells (with a reduction block before the
+    first cell of stages 2 and 3), head. A segment's key names its ops."""
     _check_options(dataset, variant)
-    ops = parse(arch)
-    data = DATASETS[dataset]
-    b = NetBuilder(
-        NAME,
-        (1, 3, data.resolution, data.resolution),
-        meta={"space": NAME, "arch": arch, "dataset": dataset, "variant": variant},
-    )
+    classes = DATASETS[dataset].classes
     if variant == "latbench":
-        _latbench(b, arch, data.classes)
-    else:
-        _pytorch(b, ops, data.classes)
-    return b.build()
+        vertices, out = prune(arch)
+        cell = _latbench_cell(vertices, out)
+        parts = [Segment(("lb-stem",), "stem", _latbench_stem)]
+        for s, c, reduce in _stages():
+            if reduce:
+                parts.append(Segment(("lb-reduce", s), f"reduce{s}", _latbench_reduce(s)))
+            parts.append(Segment(("lb-cell", vertices, out), f"cell{s}_{c}", cell))
+        parts.append(Segment(("lb-head", classes), "head", _latbench_head(classes)))
+        return parts
+    ops = parse(arch)
+    connected = is_connected(ops_code(ops))
+    parts = [Segment(("pt-stem",), "stem", _torch_stem)]
+    constant = False  # after the first cell of a disconnected arch, everything is constant
+    for s, c, reduce in _stages():
+        if reduce:
+            parts.append(Segment(("pt-reduce", s, constant), f"reduce{s}", _torch_resblock(s, constant)))
+        parts.append(Segment(("pt-cell", ops, constant), f"cell{s}_{c}", _torch_cell(ops, constant)))
+        constant = constant or not connected
+    parts.append(Segment(("pt-head", classes, constant), "head", _torch_head(classes, constant)))
+    return parts
+
+
+def ops_code(ops: Sequence[str]) -> Code:
+    return tuple(OPS.index(op) for op in ops)
 
 
 def _stages() -> Iterable[tuple[int, int, bool]]:
@@ -231,26 +260,32 @@ def _zero_tag(constant: bool) -> str | None:
     return "zero" if constant else None
 
 
-def _pytorch(b: NetBuilder, ops: tuple[str, ...], classes: int) -> None:
-    with b.scope("stem"):
-        b.conv(_STAGE_CHANNELS[0], 3, padding=1)
-        x = b.bn()
-    constant = False
-    for s, c, reduce in _stages():
-        if reduce:
-            with b.scope(f"reduce{s}", tag=_zero_tag(constant)):
-                x = _torch_resblock(b, x, _STAGE_CHANNELS[s])
-        with b.scope(f"cell{s}_{c}"):
-            x, constant = _torch_cell(b, x, constant, ops)
-    with b.scope("head", tag=_zero_tag(constant)):
-        b.bn(x=x)
-        b.act(Kind.RELU)
-        b.global_pool()
-        b.flatten()
-        b.dense(classes)
+def _torch_stem(b: NetBuilder) -> None:
+    b.conv(_STAGE_CHANNELS[0], 3, padding=1)
+    b.bn()
 
 
-def _torch_resblock(b: NetBuilder, x: str, c_out: int) -> str:
+def _torch_head(classes: int, constant: bool) -> Callable[[NetBuilder], None]:
+    def build(b: NetBuilder) -> None:
+        with b.scope("", tag=_zero_tag(constant)) if constant else nullcontext():
+            b.bn()
+            b.act(Kind.RELU)
+            b.global_pool()
+            b.flatten()
+            b.dense(classes)
+
+    return build
+
+
+def _torch_resblock(stage: int, constant: bool) -> Callable[[NetBuilder], None]:
+    def build(b: NetBuilder) -> None:
+        with b.scope("", tag=_zero_tag(constant)) if constant else nullcontext():
+            _torch_resblock_ops(b, b.x, _STAGE_CHANNELS[stage])
+
+    return build
+
+
+def _torch_resblock_ops(b: NetBuilder, x: str, c_out: int) -> str:
     """ResNetBasicblock(stride 2): ReLU-conv3×3 s2-BN-ReLU-conv3×3-BN + avgpool-conv1×1."""
     b.act(Kind.RELU, x=x)
     b.conv(c_out, 3, 2, padding=1)
@@ -263,7 +298,14 @@ def _torch_resblock(b: NetBuilder, x: str, c_out: int) -> str:
     return b.add(shortcut, main)
 
 
-def _torch_cell(
+def _torch_cell(ops: tuple[str, ...], x_constant: bool) -> Callable[[NetBuilder], None]:
+    def build(b: NetBuilder) -> None:
+        b.x = _torch_cell_ops(b, b.x, x_constant, ops)[0]
+
+    return build
+
+
+def _torch_cell_ops(
     b: NetBuilder, x: str, x_constant: bool, ops: tuple[str, ...]
 ) -> tuple[str, bool]:
     """The cell as PyTorch runs it; returns its output and whether that is constant."""
@@ -299,28 +341,41 @@ def _torch_op(b: NetBuilder, op: str, x: str) -> str:
     return b.bn()
 
 
-def _latbench(b: NetBuilder, arch: str, classes: int) -> None:
-    vertices, out = prune(arch)
-    with b.scope("stem"):
-        b.conv(_STAGE_CHANNELS[0], 3, bias=True)
-        x = b.act(Kind.RELU)
-    for s, c, reduce in _stages():
-        if reduce:
-            with b.scope(f"reduce{s}"):
-                b.conv(_STAGE_CHANNELS[s], 3, 2, bias=True, x=x)
-                main = b.conv(_STAGE_CHANNELS[s], 3, bias=True)
-                b.pool("avg", 2, 2, padding="valid", x=x)
-                shortcut = b.conv(_STAGE_CHANNELS[s], 1, bias=True)
-                x = b.add(main, shortcut)
-        with b.scope(f"cell{s}_{c}"):
-            x = _latbench_cell(b, x, vertices, out)
-    with b.scope("head"):
-        b.global_pool(x=x)
+def _latbench_stem(b: NetBuilder) -> None:
+    b.conv(_STAGE_CHANNELS[0], 3, bias=True)
+    b.act(Kind.RELU)
+
+
+def _latbench_reduce(stage: int) -> Callable[[NetBuilder], None]:
+    def build(b: NetBuilder) -> None:
+        x = b.x
+        c = _STAGE_CHANNELS[stage]
+        b.conv(c, 3, 2, bias=True, x=x)
+        main = b.conv(c, 3, bias=True)
+        b.pool("avg", 2, 2, padding="valid", x=x)
+        shortcut = b.conv(c, 1, bias=True)
+        b.add(main, shortcut)
+
+    return build
+
+
+def _latbench_head(classes: int) -> Callable[[NetBuilder], None]:
+    def build(b: NetBuilder) -> None:
+        b.global_pool()
         b.flatten()
         b.dense(classes)
 
+    return build
 
-def _latbench_cell(
+
+def _latbench_cell(vertices: tuple[Vertex, ...], out: tuple[int, ...]) -> Callable[[NetBuilder], None]:
+    def build(b: NetBuilder) -> None:
+        b.x = _latbench_cell_ops(b, b.x, vertices, out)
+
+    return build
+
+
+def _latbench_cell_ops(
     b: NetBuilder, x: str, vertices: tuple[Vertex, ...], out: tuple[int, ...]
 ) -> str:
     tensors = {IN: x}

@@ -1,0 +1,109 @@
+"""Pricing a network segment by segment, for search loops.
+
+A network written as a chain of segments (`graphs.segments`) costs the sum of its
+segments' op costs plus the graph-level terms, provided nothing the engine does crosses a
+segment boundary. `SegmentPricer` prices each distinct segment once (per input shape) and
+returns None whenever that proviso fails, so the caller falls back to `engine.run` on the
+whole graph: an op the device cannot run (placement and hand-overs are graph-wide), a
+segment whose output does not depend on its input (liveness is graph-wide), a boundary
+where a batch norm or activation would fold into the previous segment's conv, or a
+segment with a second output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from graphs.ops import MAC_KINDS, Kind, Op, Shape
+from graphs.segments import Segment, segment_graph
+from simulator.engine import cost_model, host_model, invocation, link_transfer, static
+from simulator.profile import Profile
+from simulator.rewrite import plan
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentCost:
+    latency_s: float
+    energy_j: float
+    device_ops: tuple[Op, ...]  # the ops that run, in order
+    output_shape: Shape
+    empty: bool  # no ops: the input passes through
+    input_merges: bool  # its input's only reader would fold into a conv/dense upstream
+    output_from_mac: bool  # its output comes from a conv/dense (merges included)
+
+
+class SegmentPricer:
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.device = cost_model(profile)
+        self.offload = host_model(profile) is not None
+        self._cache: dict[tuple, SegmentCost | None] = {}
+
+    def price(self, segments: Sequence[Segment], input_shape: Shape) -> tuple[float, float] | None:
+        """(latency in s, energy in J) of the chain, or None where it must be priced whole."""
+        shape = input_shape
+        latency = energy = 0.0
+        device_ops: list[Op] = []
+        tail_mac = False
+        for segment in segments:
+            key = (segment.key, shape)
+            cost = self._cache.get(key, False)
+            if cost is False:
+                cost = self._cache[key] = self._segment(segment, shape)
+            if cost is None:
+                return None
+            if cost.empty:
+                continue
+            if tail_mac and cost.input_merges:
+                return None
+            latency += cost.latency_s
+            energy += cost.energy_j
+            device_ops.extend(cost.device_ops)
+            shape = cost.output_shape
+            tail_mac = cost.output_from_mac
+        terms = []
+        if self.offload:
+            terms, _ = self.device.graph_terms(device_ops)
+            terms = [*terms, link_transfer(self.profile, "input", input_shape),
+                     link_transfer(self.profile, "output", shape)]
+            if device_ops:
+                terms.append(invocation(self.profile))
+        busy = latency + sum(t.latency_s for t in terms)
+        energy += sum(t.energy_j for t in terms) + static(self.profile, busy).energy_j
+        return busy, energy
+
+    def _segment(self, segment: Segment, input_shape: Shape) -> SegmentCost | None:
+        graph = segment_graph(segment, input_shape)
+        if not graph.ops:
+            return SegmentCost(0.0, 0.0, (), input_shape, True, False, False)
+        runtime = self.profile.runtime
+        rewritten = plan(graph, runtime)
+        last = len(graph.ops) - 1
+        if graph.outputs != (last,):
+            return None
+        if runtime.prune_dead_ops and not (
+            rewritten.kept
+            and rewritten.outputs == (rewritten.kept[-1],)
+            and any(-1 in srcs for srcs in rewritten.sources)
+        ):
+            return None  # the output is dead or constant: liveness crosses the boundary
+        ops = [graph.ops[i] for i in rewritten.kept]
+        if any(self.device.unsupported(op) for op in ops):
+            return None
+        costs = [self.device.cost(op) for op in ops]
+        readers = [i for i, srcs in enumerate(graph.sources) if -1 in srcs]
+        first = graph.ops[readers[0]] if len(readers) == 1 else None
+        input_merges = first is not None and len(graph.sources[readers[0]]) == 1 and (
+            (first.kind == Kind.BATCH_NORM and runtime.fold_batch_norm) or first.kind in runtime.fused_activations
+        )
+        return SegmentCost(
+            sum(c.latency_s for c in costs),
+            sum(c.energy_j for c in costs),
+            tuple(ops),
+            graph.ops[last].output,
+            False,
+            input_merges,
+            graph.ops[rewritten.outputs[0]].kind in MAC_KINDS,
+        )
+
