@@ -89,8 +89,9 @@ class Op:
 
     `kernel`, `stride`, `dilation` and `groups` matter to convolutions and pooling;
     `bias` to conv and dense. `tag` groups ops into patterns for reports (for instance
-    "se" for squeeze-and-excite) and marks special values ("zero": a constant-zero output,
-    the NAS-Bench-201 `none` edge). `attrs` holds the remaining attributes as sorted
+    "se" for squeeze-and-excite) and marks special values ("zero": a value that does not
+    depend on the network input, such as the NAS-Bench-201 `none` edge x·0 and what is
+    computed from it). `attrs` holds the remaining attributes as sorted
     (key, value) pairs so that the op stays hashable.
 
     `macs`, `params`, `in_elements` and `out_elements` are derived once, here.

@@ -95,12 +95,14 @@ def canonical(spec: str) -> str:
     return f"{name}({', '.join(f'{k}={v!r}' for k, v in kept.items())})"
 
 
-def build(spec: str | OpGraph) -> OpGraph:
-    """The graph a spec names: a zoo model, a search-space point or a graph file."""
+def build(spec: str | OpGraph, allow_unknown: bool = False) -> OpGraph:
+    """The graph a spec names: a zoo model, a search-space point or a graph file.
+    `allow_unknown`: ONNX ops without an edgesim kind become `unknown` ops instead of an
+    error."""
     if isinstance(spec, OpGraph):
         return spec
     if is_path_spec(spec):
-        return _load_file(Path(spec.strip()))
+        return _load_file(Path(spec.strip()), allow_unknown)
     name, options = parse_spec(spec)
     model = entry(name)
     try:
@@ -120,7 +122,7 @@ def published_accuracy(spec: str) -> tuple[float, str, str] | None:
     return model.accuracy[key], model.metric, model.accuracy_source
 
 
-def _load_file(path: Path) -> OpGraph:
+def _load_file(path: Path, allow_unknown: bool) -> OpGraph:
     if not path.exists():
         raise EdgesimError(f"{path}: no such model file")
     if path.suffix.lower() == ".json":
@@ -131,4 +133,4 @@ def _load_file(path: Path) -> OpGraph:
         raise EdgesimError(
             f"{path}: reading ONNX needs the onnx extra: pip install 'edgesim[onnx]'"
         ) from None
-    return load_onnx(path)
+    return load_onnx(path, allow_unknown=allow_unknown)

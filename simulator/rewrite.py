@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graphs.flat import FlatGraph
-from graphs.ops import MAC_KINDS, Kind
+from graphs.ops import MAC_KINDS, Kind, Op
 from simulator.profile import RuntimeSpec
 
 
@@ -57,16 +57,22 @@ def plan(graph: FlatGraph, runtime: RuntimeSpec) -> Plan:
 
 
 def _live_ops(graph: FlatGraph) -> list[bool]:
-    """Ops some graph output depends on through a path that avoids "zero"-tagged ops
-    (constant-zero values, such as NAS-Bench-201's `none` edge). One reverse pass: the
-    order is topological, so every consumer is decided before its producers."""
+    """Ops some graph output needs. A zero edge (a one-input "zero"-tagged `mul`: x·0, the
+    NAS-Bench-201 `none` op) is a constant, so it and the branches that only feed it are
+    not needed; ops that compute on such constants still run, as the HW-NAS-Bench
+    measurements show (they are not folded away). One reverse pass: the order is
+    topological, so every consumer is decided before its producers."""
     ops = graph.ops
     live = [False] * len(ops)
     for i in graph.outputs:
-        live[i] = ops[i].tag != "zero"
+        live[i] = not _zero_edge(ops[i])
     for i in range(len(ops) - 1, -1, -1):
         if live[i]:
             for s in graph.sources[i]:
-                if s >= 0 and ops[s].tag != "zero":
+                if s >= 0 and not _zero_edge(ops[s]):
                     live[s] = True
     return live
+
+
+def _zero_edge(op: Op) -> bool:
+    return op.tag == "zero" and op.kind == Kind.MUL and len(op.inputs) == 1

@@ -11,6 +11,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", required=True, help="device name (see `edgesim devices`) or profile TOML path")
     p.add_argument("--fps", type=float, help="frame rate for the average power")
     p.add_argument("--per-op", action="store_true", help="show one row per op")
+    p.add_argument("--allow-unknown", action="store_true",
+                   help="price ONNX ops edgesim has no kind for as one elementwise pass each")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON")
     fmt.add_argument("--csv", action="store_true", help="print per-op CSV")
@@ -18,9 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from graphs import build
     from simulator import predict
 
-    report = predict(args.spec, args.device, fps=args.fps)
+    graph = build(args.spec, allow_unknown=args.allow_unknown)
+    report = predict(graph, args.device, fps=args.fps, model=args.spec)
     if args.json:
         print(report.to_json())
     elif args.csv:

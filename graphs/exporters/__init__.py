@@ -1,0 +1,1 @@
+"""Writers of an `OpGraph` to runnable model files (ONNX first; needs the onnx extra)."""

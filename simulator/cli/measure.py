@@ -1,0 +1,41 @@
+"""`edgesim measure SPEC... --out FILE.csv`: time models on this host with onnxruntime."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "measure", help="time models on this machine's CPU with onnxruntime (reference CSV)"
+    )
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="model specs or .onnx/.json paths")
+    p.add_argument("--out", required=True, help="reference CSV to write")
+    p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+    p.add_argument(
+        "--repeat", type=int, default=20, help="timed runs; the median is kept (default 20)"
+    )
+    p.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
+    p.add_argument("--per-op-out", help="also write per-op profiler times (ms) to this JSON file")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights and inputs")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from simulator.cli.output import print_table
+    from simulator.measure import measure, write_per_op_json, write_reference_csv
+
+    rows = measure(
+        args.specs, threads=args.threads, repeat=args.repeat, warmup=args.warmup,
+        per_op=bool(args.per_op_out), seed=args.seed,
+    )
+    write_reference_csv(rows, args.out)
+    if args.per_op_out:
+        write_per_op_json(rows, args.per_op_out)
+    print_table(
+        ["model", "latency_ms", "min_ms", "max_ms"],
+        [[m.model, f"{m.latency_ms:.3f}", f"{min(m.runs_ms):.3f}", f"{max(m.runs_ms):.3f}"]
+         for m in rows],
+    )
+    print(f"\n{len(rows)} rows -> {args.out} ({rows[0].source})")
+    return 0

@@ -1,0 +1,230 @@
+"""Host measurements: time models with onnxruntime on this machine's CPU.
+
+Each spec is built (a zoo model or a graph file) and exported to ONNX with random weights
+in a temporary directory; a spec that is an .onnx path is timed as it is, with its own
+weights. Sessions run sequentially with `intra_op_num_threads=threads`,
+`inter_op_num_threads=1` and onnxruntime's default graph optimisations; after `warmup`
+untimed runs the latency is the median of `repeat` timed runs. Rows come out in the
+reference CSV format (`model,latency_ms,energy_mj,device,source`, device `host`, energy
+empty) so `edgesim validate` can score a profile of this machine against them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphs.errors import EdgesimError
+from graphs.graph import OpGraph
+from graphs.spec import build
+
+REFERENCE_HEADER = ("model", "latency_ms", "energy_mj", "device", "source")
+DEVICE = "host"
+_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
+                "tensor(double)": np.float64, "tensor(int64)": np.int64,
+                "tensor(int32)": np.int32, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
+                "tensor(bool)": np.bool_}
+
+
+@dataclass
+class Measurement:
+    """One model's host latency; `runs_ms` are the timed runs, `ops_ms` the median time of
+    each onnxruntime node when profiled (names are the exported op names, or the fused
+    node that onnxruntime made of them)."""
+
+    model: str
+    latency_ms: float
+    source: str
+    runs_ms: list[float]
+    ops_ms: dict[str, float] = field(default_factory=dict)
+    device: str = DEVICE
+    energy_mj: float | None = None
+
+    def row(self) -> list[Any]:
+        energy = "" if self.energy_mj is None else f"{self.energy_mj:.6g}"
+        return [self.model, f"{self.latency_ms:.6g}", energy, self.device, self.source]
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name from /proc/cpuinfo, else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise EdgesimError(
+            "measuring needs onnxruntime: pip install 'edgesim[measure]'"
+        ) from None
+    return onnxruntime
+
+
+def _source_label(threads: int) -> str:
+    ort = _onnxruntime()
+    unit = "thread" if threads == 1 else "threads"
+    return f"edgesim measure, onnxruntime {ort.__version__}, {threads} {unit}, {cpu_model()}"
+
+
+def _is_onnx(spec: str) -> bool:
+    return spec.strip().lower().endswith(".onnx")
+
+
+def _resolve(specs: Sequence[str]) -> list[OpGraph]:
+    """Build every spec first, so that a bad one fails before anything runs or is written."""
+    graphs = []
+    for spec in specs:
+        if _is_onnx(spec):
+            from graphs.importers.onnx import load_onnx
+
+            # Timed as it is: ops the IR lacks run fine in onnxruntime.
+            graphs.append(load_onnx(spec.strip(), allow_unknown=True))
+        else:
+            graphs.append(build(spec))
+    return graphs
+
+
+def measure(
+    specs: Sequence[str],
+    threads: int = 1,
+    repeat: int = 20,
+    warmup: int = 5,
+    per_op: bool = False,
+    seed: int = 0,
+) -> list[Measurement]:
+    """Time each spec on this host; see the module docstring for the protocol."""
+    if threads < 1 or repeat < 1 or warmup < 0:
+        raise EdgesimError(
+            f"measure: threads ({threads}) and repeat ({repeat}) must be ≥ 1, "
+            f"warmup ({warmup}) ≥ 0"
+        )
+    graphs = _resolve(specs)
+    source = _source_label(threads)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="edgesim-measure-") as tmp:
+        for index, (spec, graph) in enumerate(zip(specs, graphs, strict=True)):
+            if _is_onnx(spec):
+                model_path = Path(spec.strip())
+            else:
+                from graphs.exporters.onnx import export_onnx
+
+                model_path = export_onnx(graph, Path(tmp) / f"model{index}.onnx", seed=seed)
+            feeds = _feeds(graph, seed)
+            runs = _time(model_path, feeds, threads, repeat, warmup)
+            ops = _profile(model_path, feeds, threads, repeat, warmup, tmp) if per_op else {}
+            results.append(
+                Measurement(spec, statistics.median(runs), source, runs, ops)
+            )
+    return results
+
+
+def _session(path: Path, threads: int, profile_prefix: str | None = None) -> Any:
+    ort = _onnxruntime()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Default level: what a user of onnxruntime gets without tuning anything.
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _feeds(graph: OpGraph, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {name: rng.standard_normal(shape) for name, shape in graph.inputs.items()}
+
+
+def _typed(session: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {
+        i.name: feeds[i.name].astype(_NUMPY_TYPES.get(i.type, np.float32))
+        for i in session.get_inputs()
+    }
+
+
+def _time(path: Path, feeds: dict, threads: int, repeat: int, warmup: int) -> list[float]:
+    session = _session(path, threads)
+    feeds = _typed(session, feeds)
+    for _ in range(warmup):
+        session.run(None, feeds)
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        session.run(None, feeds)
+        runs.append((time.perf_counter() - start) * 1e3)
+    return runs
+
+
+def _profile(
+    path: Path, feeds: dict, threads: int, repeat: int, warmup: int, tmp: str
+) -> dict[str, float]:
+    """Median time per onnxruntime node over `repeat` profiled runs (a separate session:
+    profiling slows the runs it records)."""
+    session = _session(path, threads, profile_prefix=os.path.join(tmp, "profile"))
+    feeds = _typed(session, feeds)
+    for _ in range(warmup + repeat):
+        session.run(None, feeds)
+    trace = session.end_profiling()
+    with open(trace) as f:
+        events = json.load(f)
+    per_node: dict[str, list[float]] = {}
+    for event in events:
+        name = event.get("name", "")
+        if event.get("cat") == "Node" and name.endswith("_kernel_time"):
+            per_node.setdefault(name.removesuffix("_kernel_time"), []).append(event["dur"] / 1e3)
+    # The last `repeat` runs of each node; the warm-up runs are profiled too.
+    return {name: statistics.median(times[-repeat:]) for name, times in per_node.items()}
+
+
+@contextmanager
+def _atomic(path: str | Path) -> Iterator[Any]:
+    """A text file written to a temporary name next to `path` and renamed on success."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_reference_csv(rows: Sequence[Measurement], path: str | Path) -> None:
+    """Write measurements as a reference CSV, atomically."""
+    with _atomic(path) as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(REFERENCE_HEADER)
+        writer.writerows(m.row() for m in rows)
+
+
+def write_per_op_json(rows: Sequence[Measurement], path: str | Path) -> None:
+    """Write per-op profiler times (ms) with each model's latency and runs, atomically."""
+    data = [
+        {"model": m.model, "latency_ms": m.latency_ms, "runs_ms": m.runs_ms,
+         "source": m.source, "ops_ms": m.ops_ms}
+        for m in rows
+    ]
+    with _atomic(path) as f:
+        json.dump(data, f, indent=1)
