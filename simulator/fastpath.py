@@ -62,9 +62,8 @@ class SegmentPricer:
             device_ops.extend(cost.device_ops)
             shape = cost.output_shape
             tail_mac = cost.output_from_mac
-        terms = []
+        terms, _ = self.device.graph_terms(device_ops)
         if self.offload:
-            terms, _ = self.device.graph_terms(device_ops)
             terms = [*terms, link_transfer(self.profile, "input", input_shape),
                      link_transfer(self.profile, "output", shape)]
             if device_ops:

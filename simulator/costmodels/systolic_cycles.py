@@ -67,8 +67,9 @@ def gemm_cycles(m: int, n: int, k: int, rows: int, cols: int, dataflow: str) -> 
             is unknown.
     """
     for name, value in (("m", m), ("n", n), ("k", k), ("rows", rows), ("cols", cols)):
-        # Any integral type (int, numpy ints) is accepted; bool and float are not.
-        if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
+        # Any integral type (int, numpy ints) is accepted; bool and float are not. The
+        # exact-int test first keeps the common case off the slow ABC check.
+        if (type(value) is not int and (isinstance(value, bool) or not isinstance(value, Integral))) or value <= 0:
             raise ValueError(f"gemm_cycles: {name} must be a positive int, got {value!r}")
 
     if dataflow == "ws":
