@@ -114,7 +114,9 @@ class NetBuilder:
         return self.x
 
     def build(self) -> OpGraph:
-        return self.graph.validate()
+        # No `validate()` here: `op` takes every input shape from its producer, so a
+        # builder-made graph agrees along its edges by construction.
+        return self.graph
 
     # -- convolutions -----------------------------------------------------------------
     def conv(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from graphs.errors import EdgesimError
 from graphs.flat import FlatGraph
 from graphs.ops import Op, Shape
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 FORMAT = "edgesim-graph"
 VERSION = 1
@@ -45,12 +46,13 @@ class OpGraph:
         self.name = name
         self.inputs: dict[str, Shape] = {k: tuple(v) for k, v in inputs.items()}
         self.meta: dict[str, Any] = dict(meta or {})
-        self._g = nx.DiGraph()
-        # Plain dicts beside the networkx graph: builders and the engine read them often.
+        # Ops and their sources in insertion order; the networkx view is built on demand
+        # (`nx`), so building and pricing graphs never pays for it.
         self._ops: dict[str, Op] = {}
         self._sources: dict[str, tuple[str, ...]] = {}
         self._order: tuple[Op, ...] | None = None
         self._flat: FlatGraph | None = None
+        self._nx: nx.DiGraph | None = None
 
     # -- building ---------------------------------------------------------------------
     def add(self, op: Op, sources: Sequence[str]) -> str:
@@ -68,19 +70,25 @@ class OpGraph:
         sources = tuple(sources)
         self._ops[op.name] = op
         self._sources[op.name] = sources
-        self._g.add_node(op.name, op=op, sources=sources)
-        for src in sources:
-            if src in self._ops:
-                self._g.add_edge(src, op.name)
         self._order = None
         self._flat = None
+        self._nx = None
         return op.name
 
     # -- reading ----------------------------------------------------------------------
     @property
     def nx(self) -> nx.DiGraph:
-        """The underlying networkx graph (read it; build through `add`)."""
-        return self._g
+        """The graph as a `networkx.DiGraph` (nodes are op names carrying `op` and
+        `sources`), for graph algorithms; read it, build through `add`."""
+        if self._nx is None:
+            import networkx
+
+            g = networkx.DiGraph()
+            for name, op in self._ops.items():
+                g.add_node(name, op=op, sources=self._sources[name])
+                g.add_edges_from((src, name) for src in self._sources[name] if src in self._ops)
+            self._nx = g
+        return self._nx
 
     def ops(self) -> tuple[Op, ...]:
         """All ops in insertion order, which is topological: `add` only accepts sources
@@ -121,11 +129,12 @@ class OpGraph:
         return self._sources[name]
 
     def consumers(self, name: str) -> list[str]:
-        return list(self._g.successors(name))
+        return [n for n, srcs in self._sources.items() if name in srcs]
 
     def outputs(self) -> list[str]:
         """Names of the ops whose results leave the graph (no consumer)."""
-        return [n for n in self._g.nodes if self._g.out_degree(n) == 0]
+        flat = self.flat()
+        return [flat.ops[i].name for i in flat.outputs]
 
     def shape_of(self, tensor: str) -> Shape:
         """Shape of a graph input or of an op's output."""

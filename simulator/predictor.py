@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from graphs.errors import EdgesimError
 from graphs.flat import FlatGraph
@@ -21,6 +20,9 @@ from simulator.api import resolve_profile
 from simulator.engine import run
 from simulator.fastpath import SegmentPricer
 from simulator.profile import Profile
+
+if TYPE_CHECKING:
+    import numpy as np
 
 METRICS = ("latency", "energy")
 
@@ -55,7 +57,7 @@ class Predictor:
             values = [run(self.graph(m), profile).latency_s for m in models]
         else:
             values = [run(self.graph(m), profile).energy_j for m in models]
-        return np.asarray(values, dtype=float) * 1e3
+        return _milli(values)
 
     def predict_space(
         self, space: str, archs: Iterable[str | Sequence[int]], metric: str = "latency", **options: str
@@ -81,4 +83,10 @@ class Predictor:
                 result = run(self.graph(module.spec(arch, **options)), self.profile)
                 priced = (result.latency_s, result.energy_j)
             values.append(priced[pick])
-        return np.asarray(values, dtype=float) * 1e3
+        return _milli(values)
+
+
+def _milli(values: list[float]) -> np.ndarray:
+    import numpy  # lazily: `import simulator` (and so `edgesim --help`) stays light
+
+    return numpy.asarray(values, dtype=float) * 1e3

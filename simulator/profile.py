@@ -237,10 +237,23 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def prepare_schema(cls: type) -> None:
+    """Resolve the type hints of a schema and its nested tables now rather than on the
+    first load (resolving them compiles code; a search loop's first call should not)."""
+    for hint in _type_hints(cls).values():
+        if dataclasses.is_dataclass(hint):
+            prepare_schema(hint)
+
+
 def _build(cls: type, data: Any, origin: str, prefix: str) -> Any:
     if not isinstance(data, Mapping):
         raise EdgesimError(f"{origin}: key {prefix.rstrip('.')!r} must be a table")
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     for key in data:
         if key not in names:

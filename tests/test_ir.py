@@ -73,6 +73,9 @@ def test_builder_graph_totals_and_se_tag():
     assert g.macs == sum(op.macs for op in convs)
     assert {op.tag for op in g if op.name.startswith("se/")} == {"se"}
     assert g.outputs() == ["dense"]
+    nxg = g.nx  # the networkx view agrees with the op list
+    assert nxg.number_of_nodes() == len(g)
+    assert sorted(nxg.successors("hard_swish")) == sorted(g.consumers("hard_swish")) == ["add", "depthwise_conv2d"]
 
 
 def test_json_round_trip_is_exact():

@@ -1,0 +1,97 @@
+"""Speed of the prediction path against its targets (issue 7). Run on one core:
+
+    python benchmarks/bench_predict.py
+
+Prints each figure and its ratio to the target (ratio >= 1 meets it).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from graphs.spaces import fbnet, nasbench201  # noqa: E402
+from simulator.predictor import Predictor  # noqa: E402
+
+
+def rate(fn: Callable[[], int], min_seconds: float = 1.0) -> float:
+    """Items per second of `fn` (which returns how many items it did), best of repeats."""
+    best = 0.0
+    spent = 0.0
+    while spent < min_seconds:
+        start = time.perf_counter()
+        n = fn()
+        elapsed = time.perf_counter() - start
+        spent += elapsed
+        best = max(best, n / elapsed)
+    return best
+
+
+def report(name: str, value: float, target: float, unit: str, higher_is_better: bool = True) -> None:
+    ratio = value / target if higher_is_better else target / value
+    status = "ok" if ratio >= 1 else "MISSED"
+    print(f"{name:<62} {value:>10.4g} {unit:<10} target {target:g} -> ratio {ratio:5.2f}  {status}")
+
+
+def nb201_on_coral() -> None:
+    predictor = Predictor("coral-usb")
+    archs = nasbench201.sample(3000, seed=1, connected=True)
+    start = time.perf_counter()
+    predictor.predict_space("nasbench201", archs, variant="latbench")
+    cold = len(archs) / (time.perf_counter() - start)
+    warm = rate(lambda: len(predictor.predict_space("nasbench201", archs, variant="latbench")))
+    report("NB201 (latbench) on coral-usb, arch strings, cache warm", warm, 20_000, "archs/s")
+    print(f"{'  (first pass over the same 3000 archs, caches cold)':<62} {cold:>10.4g} archs/s")
+
+
+def fbnet_and_zoo_on_pixel4() -> None:
+    predictor = Predictor("pixel4-cpu")
+    predictor.predict_space("fbnet", fbnet.sample(500, seed=2), dataset="imagenet")  # warm the block costs
+    fresh = fbnet.sample(3000, seed=3)
+    value = rate(lambda: len(predictor.predict_space("fbnet", fresh, dataset="imagenet")))
+    report("FBNet (ImageNet) on pixel4-cpu, unseen archs", value, 2_000, "archs/s")
+    zoo = [
+        "mobilenet_v3_large", "mobilenet_v3_large(width=0.75)", "mobilenet_v3_small",
+        "mobilenet_v3_large_minimalistic", "mobilenet_v2", "mnasnet_a1", "proxylessnas_mobile",
+        "efficientnet_lite0",
+    ]
+    predictor.predict(zoo)
+    value = rate(lambda: len(predictor.predict(zoo * 25)))
+    report("MobileNetV3-sized zoo models on pixel4-cpu", value, 2_000, "models/s")
+
+
+def cold_predict() -> None:
+    code = (
+        "import time, simulator\n"
+        "t = time.perf_counter()\n"
+        "simulator.predict('mobilenet_v3_large', 'pixel4-edgetpu')\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    runs = [float(subprocess.check_output([sys.executable, "-c", code], cwd=ROOT, text=True)) for _ in range(5)]
+    report("cold predict(mobilenet_v3_large, pixel4-edgetpu) after import", statistics.median(runs) * 1e3,
+           5.0, "ms", higher_is_better=False)
+
+
+def cli_wall_time() -> None:
+    for args in (["--help"], ["predict", "mobilenet_v3_large", "--device", "pixel1-cpu"]):
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "simulator.cli", *args], cwd=ROOT, check=True,
+                           stdout=subprocess.DEVNULL)
+            runs.append(time.perf_counter() - start)
+        report(f"edgesim {' '.join(args)} (wall)", statistics.median(runs), 0.6, "s", higher_is_better=False)
+
+
+if __name__ == "__main__":
+    nb201_on_coral()
+    fbnet_and_zoo_on_pixel4()
+    cold_predict()
+    cli_wall_time()
