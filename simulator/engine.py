@@ -73,19 +73,24 @@ def run(graph: FlatGraph, profile: Profile) -> Run:
         terms: list[Term] = list(device_terms)
         summary = dict(summary)
         reasons = ("",) * len(costs)
+        device_busy = sum(c.latency_s for c in costs) + sum(t.latency_s for t in terms)
+        host_busy = 0.0
     else:
         on_device, reasons = _place(graph, rewritten, device, profile.offload.fallback)
         costs = [(device if here else host).cost(ops[i]) for i, here in zip(rewritten.kept, on_device, strict=True)]
         device_ops = [ops[i] for i, here in zip(rewritten.kept, on_device, strict=True) if here]
         terms, summary = device.graph_terms(device_ops)
-        terms = list(terms) + _transfers(graph, rewritten, on_device, device, profile)
+        terms = list(terms)
+        device_busy = sum(c.latency_s for c, here in zip(costs, on_device, strict=True) if here)
+        device_busy += sum(t.latency_s for t in terms)
+        host_busy = sum(c.latency_s for c, here in zip(costs, on_device, strict=True) if not here)
+        terms += _transfers(graph, rewritten, on_device, device, profile)
         summary = dict(summary)
         summary["handovers"] = sum(1 for t in terms if t.name.startswith("hand-over"))
         summary["fallback_ops"] = len(on_device) - sum(on_device)
         if device_ops:
             terms.append(invocation(profile))
-    busy = sum(c.latency_s for c in costs) + sum(t.latency_s for t in terms)
-    terms.append(static(profile, busy))
+    terms += busy_power(profile, device_busy, host, host_busy)
     return Run(rewritten, tuple(costs), tuple(reasons), tuple(terms), summary)
 
 
@@ -176,5 +181,14 @@ def invocation(profile: Profile) -> Term:
                 "host call into the accelerator, once per inference")
 
 
-def static(profile: Profile, busy_s: float) -> Term:
-    return Term("static", 0.0, profile.energy.static_power_w * busy_s, "static power × latency")
+def busy_power(profile: Profile, device_busy_s: float, host: CostModel | None, host_busy_s: float) -> list[Term]:
+    """Energy of the power a unit draws above idle while it works, beyond what its ops
+    and bytes cost: the device's for the time it runs ops (transfers and the host's call
+    into it excluded), the host's for the ops that fell back to it."""
+    terms = [Term("static", 0.0, profile.energy.static_power_w * device_busy_s,
+                  f"{profile.energy.static_power_w:g} W static power × {device_busy_s * 1e3:.4g} ms busy")]
+    watts = host.profile.energy.static_power_w if host is not None else 0.0
+    if watts and host_busy_s:
+        terms.append(Term("host static", 0.0, watts * host_busy_s,
+                          f"{watts:g} W host static power × {host_busy_s * 1e3:.4g} ms on the host"))
+    return terms

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from graphs.ops import MAC_KINDS, Kind, Op, Shape
 from graphs.segments import Segment, segment_graph
-from simulator.engine import cost_model, host_model, invocation, link_transfer, static
+from simulator.engine import busy_power, cost_model, host_model, invocation, link_transfer
 from simulator.profile import Profile
 from simulator.rewrite import plan
 
@@ -63,14 +63,14 @@ class SegmentPricer:
             shape = cost.output_shape
             tail_mac = cost.output_from_mac
         terms, _ = self.device.graph_terms(device_ops)
+        device_busy = latency + sum(t.latency_s for t in terms)
         if self.offload:
             terms = [*terms, link_transfer(self.profile, "input", input_shape),
                      link_transfer(self.profile, "output", shape)]
             if device_ops:
                 terms.append(invocation(self.profile))
-        busy = latency + sum(t.latency_s for t in terms)
-        energy += sum(t.energy_j for t in terms) + static(self.profile, busy).energy_j
-        return busy, energy
+        terms += busy_power(self.profile, device_busy, None, 0.0)
+        return latency + sum(t.latency_s for t in terms), energy + sum(t.energy_j for t in terms)
 
     def _segment(self, segment: Segment, input_shape: Shape) -> SegmentCost | None:
         graph = segment_graph(segment, input_shape)

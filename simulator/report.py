@@ -72,7 +72,8 @@ class Report:
 
     @property
     def static_energy_j(self) -> float:
-        return sum(t.energy_j for t in self.terms if t.name == "static")
+        """Static power while busy (the device's, and the host's for fallen-back ops)."""
+        return sum(t.energy_j for t in self.terms if t.name in ("static", "host static"))
 
     @property
     def dynamic_energy_j(self) -> float:
