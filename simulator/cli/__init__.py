@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from graphs.errors import EdgesimError
 
 # Subcommand modules, in the order `edgesim --help` lists them.
-COMMANDS = ("models", "inspect", "devices", "predict", "pareto", "sweep", "validate", "calibrate")
+COMMANDS = (
+    "models", "inspect", "devices", "predict", "pareto", "sweep", "validate", "calibrate",
+    "export", "measure", "study",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,6 +9,9 @@ from simulator.costmodels.base import CostModel, FreeParameter, OpCost, Term
 # kind -> "module:class"; modules are imported on first use.
 MODELS = {
     "cpu": "simulator.costmodels.cpu:CpuModel",
+    "systolic": "simulator.costmodels.systolic:SystolicModel",
+    "dsp": "simulator.costmodels.dsp:DspModel",
+    "gpu": "simulator.costmodels.gpu:GpuModel",
 }
 
 

@@ -1,0 +1,87 @@
+"""`edgesim calibrate --device BASE --reference FILE --out NEW.toml`: fit a profile's free
+coefficients to measurements and write the fitted profile."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calibrate", help="fit a device profile to reference measurements")
+    p.add_argument("--device", required=True, help="base device name or profile TOML path")
+    p.add_argument("--reference", required=True,
+                   help="reference CSV (model,latency_ms,energy_mj,device,source) or a shipped set")
+    p.add_argument("--out", required=True, metavar="NEW.toml", help="where to write the fitted profile")
+    p.add_argument("--train", type=int, metavar="N",
+                   help="fit on N rows drawn with --seed and report the rest as held out (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the training draw (default 0)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from graphs.errors import EdgesimError
+    from simulator.api import resolve_profile
+    from simulator.calibrate import calibrate, split_rows
+    from simulator.cli.validate import metrics_table
+    from simulator.profile import to_toml
+    from simulator.reference import load_reference, reference_graphs, rows_for_device
+    from simulator.validate import fit_proxy_scale, validate
+
+    out = Path(args.out)
+    if out.suffix != ".toml":
+        raise EdgesimError(f"--out {out}: the profile file must end in .toml")
+    base = resolve_profile(args.device)
+    rows = rows_for_device(load_reference(args.reference), base.name, base.precision)
+    train, held = split_rows(rows, args.train, args.seed)
+    reference_graphs(rows)  # every row must build before anything is fitted or written
+    result = calibrate(base, train, name=out.stem, seed=args.seed if held else None,
+                       reference=str(args.reference))
+
+    print(f"{base.name} calibrated on {len(train)} of {len(rows)} rows of {args.reference}")
+    print()
+    print(metrics_table({"base": result.base_metrics, "fitted": result.metrics}, "training rows"))
+    print()
+    from simulator.cli.output import format_table
+
+    print(format_table(
+        ["field", "base", "fitted", "ratio"],
+        [[k, f"{a:.4g}", f"{b:.4g}", f"{b / a:.3g}" if a else "-"]
+         for k, (a, b) in result.fitted.items()]
+        + [[f"runtime.{k}", str(base.runtime.prune_dead_ops).lower(), str(v).lower(), ""]
+           for k, v in result.choices.items()],
+    ))
+    if held:
+        scale = fit_proxy_scale([g.macs for g in reference_graphs(train)],
+                                [r.latency_ms for r in train])
+        check = validate(result.profile, held, proxy_scale=scale)
+        print()
+        print(f"held out: {len(held)} rows (MACs proxy scaled on the same training rows)")
+        print(metrics_table({"fitted": check.metrics, "MACs proxy": check.proxy}, "held-out rows"))
+
+    _write_atomic(out, to_toml(result.profile))
+    print(f"\nwrote {out}: use it as --device {out}")
+    return 0
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder, then rename: a reader never
+    sees half a profile, and a failure leaves any old file as it was."""
+    import os
+    import tempfile
+    import tomllib
+
+    from graphs.errors import EdgesimError
+    from simulator.profile import profile_from_mapping
+
+    profile_from_mapping(tomllib.loads(text), str(path))  # what we write must load back
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise EdgesimError(f"{path}: cannot write ({exc.strerror})") from None

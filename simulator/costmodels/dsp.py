@@ -1,0 +1,217 @@
+"""Vector DSP (Qualcomm Hexagon with HVX): wide int8 SIMD on a few hardware threads.
+
+Peak = `contexts` HVX contexts × `vector_bits`/8 int8 lanes × `macs_per_lane_per_cycle`
+× `clock_hz`. Activations live in a vector layout (Hexagon NN's "d32": a 128-byte vector
+holds 32 channels × 4 columns), so channel counts are padded up to `channel_granularity`
+and widths up to lanes / granularity: the lanes still fire on the padding, which is
+where small or odd channel counts lose. Per op: the larger of compute (padded work over
+peak × a per-category efficiency) and memory (padded tensors over L2 bandwidth when they
+fit in L2, else DRAM bandwidth; weights from DRAM), plus a fixed `per_op_s` (the op's
+set-up on the DSP).
+
+The DSP is driven by a host CPU through a delegate: the per-inference call into the DSP
+(FastRPC) is `[offload].invocation_overhead_s`, and the ops the delegate rejects
+(`unsupported`) fall back to the host profile through the engine's shared mechanism.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from graphs.errors import EdgesimError
+from graphs.ops import CONV_KINDS, Kind, Op
+from simulator.costmodels.base import CostModel, FreeParameter, OpCost, roofline
+from simulator.costmodels.cpu import op_work
+from simulator.profile import Profile
+
+
+@dataclass(frozen=True)
+class DspVector:
+    vector_bits: int  # HVX vector length (1024 in 128-byte mode)
+    contexts: int  # HVX contexts: hardware threads that each own a vector unit
+    clock_hz: float
+    macs_per_lane_per_cycle: float  # int8 multiply-accumulates per byte lane per cycle
+    channel_granularity: int  # activation depth is padded to a multiple of this
+
+
+@dataclass(frozen=True)
+class DspEfficiency:
+    """Share of peak achieved per op category (`graphs.ops.Op.category`)."""
+
+    conv: float
+    pointwise: float
+    depthwise: float
+    dense: float
+    elementwise: float
+    pool: float
+    data: float
+    softmax: float
+
+
+@dataclass(frozen=True)
+class DspMemory:
+    dram_bw_bytes_per_s: float  # sustained by the DSP
+    # An activation tensor that fits in `cache_bytes` of L2 is read or written there (its
+    # producer just wrote it); a larger one goes to DRAM. Weights come from DRAM.
+    cache_bytes: float
+    cache_bw_bytes_per_s: float
+
+
+@dataclass(frozen=True)
+class DspOverhead:
+    per_op_s: float  # set-up of one op (node) on the DSP
+    weights_s: float  # extra set-up of an op with weights: bringing them into VTCM
+
+
+@dataclass(frozen=True)
+class Delegate:
+    """Op kinds the runtime's delegate for this unit does not take (`graphs.ops.Kind`
+    values); they run on the `[offload]` host."""
+
+    unsupported_kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DspHardware:
+    vector: DspVector
+    efficiency: DspEfficiency
+    memory: DspMemory
+    overhead: DspOverhead
+    delegate: Delegate
+
+
+def check_kinds(profile: Profile, kinds: tuple[str, ...]) -> frozenset[Kind]:
+    """`delegate.unsupported_kinds` as `Kind`s; an unknown name is a profile error."""
+    known = {k.value for k in Kind}
+    for name in kinds:
+        if name not in known:
+            raise EdgesimError(
+                f"{profile.path or profile.name}: key 'delegate.unsupported_kinds': unknown op kind "
+                f"{name!r}; known kinds: {', '.join(sorted(known))}"
+            )
+    return frozenset(Kind(k) for k in kinds)
+
+
+def ceil_to(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+class DspModel(CostModel):
+    unit = "dsp"
+    hardware_schema = DspHardware
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__(profile)
+        hw: DspHardware = profile.hw
+        where = profile.path or profile.name
+        v = hw.vector
+        for key, value in (
+            ("vector.vector_bits", v.vector_bits), ("vector.contexts", v.contexts),
+            ("vector.clock_hz", v.clock_hz), ("vector.macs_per_lane_per_cycle", v.macs_per_lane_per_cycle),
+            ("vector.channel_granularity", v.channel_granularity),
+            ("memory.dram_bw_bytes_per_s", hw.memory.dram_bw_bytes_per_s),
+        ):
+            if value <= 0:
+                raise EdgesimError(f"{where}: key {key!r} must be positive")
+        lanes = v.vector_bits // 8
+        if v.channel_granularity > lanes or lanes % v.channel_granularity:
+            raise EdgesimError(
+                f"{where}: key 'vector.channel_granularity' must divide the {lanes} int8 lanes"
+            )
+        if profile.offload is None:
+            raise EdgesimError(
+                f"{where}: a dsp profile needs an [offload] table: the host calls into the DSP "
+                "every inference and runs the ops its delegate rejects"
+            )
+        self.hw = hw
+        self.lanes = lanes
+        self.width_granularity = lanes // v.channel_granularity  # columns per vector
+        self.peak = v.contexts * lanes * v.macs_per_lane_per_cycle * v.clock_hz
+        self.efficiency = {f.name: getattr(hw.efficiency, f.name) for f in dataclasses.fields(DspEfficiency)}
+        self.rejected = check_kinds(profile, hw.delegate.unsupported_kinds)
+
+    # -- what the delegate takes -------------------------------------------------------
+    def unsupported(self, op: Op) -> str | None:
+        if self.profile.precision != "int8":
+            return f"the DSP delegate runs only 8-bit quantized ops, not {self.profile.precision}"
+        if op.kind in self.rejected:
+            return f"{op.kind.value} is not supported by the DSP delegate"
+        if op.kind in CONV_KINDS:
+            # TFLite Hexagon delegate constraints (its supported-ops list).
+            if max(op.stride) > 3:
+                return "conv stride above 3 is not supported by the DSP delegate"
+            if op.kind == Kind.DEPTHWISE_CONV2D and op.output[1] != op.inputs[0][1]:
+                return "depthwise conv with a depth multiplier is not supported by the DSP delegate"
+            if max(op.dilation) > 1 and max(op.stride) > 1:
+                return "dilated conv with a stride is not supported by the DSP delegate"
+        return None
+
+    # -- the vector layout -------------------------------------------------------------
+    def padded_elements(self, shape: tuple[int, ...]) -> int:
+        """Elements of a tensor stored in the vector layout: NCHW pads C and W; other
+        ranks pad their last (feature) axis."""
+        g = self.hw.vector.channel_granularity
+        if len(shape) == 4:
+            n, c, h, w = shape
+            return n * ceil_to(c, g) * h * ceil_to(w, self.width_granularity)
+        return math.prod(shape[:-1]) * ceil_to(shape[-1], g)
+
+    def padded_work(self, op: Op) -> float:
+        """Lane operations the op issues: its work with every vectorised axis padded."""
+        g = self.hw.vector.channel_granularity
+        taps = op.kernel[0] * op.kernel[1]
+        if op.kind in CONV_KINDS:
+            n, c_out, h, w = op.output
+            w_pad = ceil_to(w, self.width_granularity)
+            if op.kind == Kind.DEPTHWISE_CONV2D:
+                return float(n * h * w_pad * ceil_to(c_out, g) * taps)
+            c_in = op.inputs[0][1] // op.groups
+            per_group = ceil_to(c_out // op.groups, g) * ceil_to(c_in, g)
+            return float(n * h * w_pad * op.groups * per_group * taps)
+        if op.kind in (Kind.DENSE, Kind.MATMUL):
+            rows = math.prod(op.output[:-1])
+            return float(rows * ceil_to(op.output[-1], g) * ceil_to(op.inputs[0][-1], g))
+        if not op.out_elements:
+            return 0.0
+        return op_work(op) * self.padded_elements(op.output) / op.out_elements
+
+    # -- pricing -----------------------------------------------------------------------
+    def op_cost(self, op: Op) -> OpCost:
+        work = self.padded_work(op)
+        compute = work / (self.peak * self.efficiency[op.category])
+        size = self.profile.bytes_per_element
+        mem = self.hw.memory
+        dram = op.params * size
+        cached = 0
+        for shape in (*op.inputs, op.output):
+            nbytes = self.padded_elements(shape) * size
+            if nbytes <= mem.cache_bytes:
+                cached += nbytes
+            else:
+                dram += nbytes
+        # The cache is never slower than the DRAM behind it, so latency stays monotone
+        # under any what-if bandwidth.
+        memory = dram / mem.dram_bw_bytes_per_s + cached / max(mem.cache_bw_bytes_per_s, mem.dram_bw_bytes_per_s)
+        overhead = self.hw.overhead.per_op_s + (self.hw.overhead.weights_s if op.params else 0.0)
+        latency, bound = roofline(compute, memory, overhead)
+        # The lanes fire on the padding too; DRAM bytes are staged through L2 as well.
+        energy = self.dynamic_energy(work if op.macs else 0.0, dram, dram + cached)
+        utilisation = op.macs / (self.peak * latency) if op.macs else None
+        plain = op_work(op)
+        note = f"vector padding x{work / plain:.1f}" if plain and work >= 1.5 * plain else ""
+        return OpCost(latency, energy, compute, memory, overhead, bound, self.unit, utilisation, note)
+
+    @classmethod
+    def free_parameters(cls, profile: Profile) -> list[FreeParameter]:
+        # What whole-network latencies pin down: the efficiencies of the categories that
+        # carry the time, the per-op set-up, the bandwidth and the per-inference call.
+        # `data` and `softmax` ops are too few per network to be identified.
+        fields = ("conv", "pointwise", "depthwise", "dense", "elementwise", "pool")
+        return [FreeParameter(f"efficiency.{f}", 0.005, 1.0) for f in fields] + [
+            FreeParameter("overhead.per_op_s", 1e-7, 1e-3),
+            FreeParameter("overhead.weights_s", 1e-7, 1e-3),
+            FreeParameter("memory.dram_bw_bytes_per_s", 1e8, 1e12),
+            FreeParameter("offload.invocation_overhead_s", 1e-6, 1e-1),
+        ]

@@ -1,0 +1,1 @@
+"""Reference sets that ship with edgesim (`edgesim validate --reference published`)."""

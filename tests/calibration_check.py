@@ -1,0 +1,80 @@
+"""Helper for the per-device calibration must-holds (not a test file itself).
+
+`check_calibration("latbench-mobile-cpu-sd855-kryo485-int8.csv", "pixel4-cpu")` calibrates
+the stock profile on `n_train` seeded rows of a reference file from `../shared/refdata`
+and scores it on the rest, beside the MACs proxy fitted on the same training rows. It
+skips the calling test when the reference data is not there.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator.calibrate import CalibrationResult, calibrate, split_rows
+from simulator.profile import load_profile
+from simulator.reference import load_reference, reference_graphs
+from simulator.validate import Metrics, ValidationResult, fit_proxy_scale, validate
+
+REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
+
+
+def refdata_path(name: str) -> Path:
+    """An absolute path as given, else `name` inside `../shared/refdata`; skips the test
+    when the file is absent."""
+    path = Path(name) if Path(name).is_absolute() else REFDATA / name
+    if not path.is_file():
+        pytest.skip(f"reference data {path} not present (../shared/refdata next to the repo)")
+    return path
+
+
+@dataclass(frozen=True)
+class CheckResult(Metrics):
+    """Held-out metrics of the calibrated profile (the `Metrics` fields), plus the MACs
+    proxy on the same held-out rows (scale fitted on the training rows), the training
+    metrics, the full held-out validation and the calibration itself."""
+
+    proxy: Metrics
+    train: Metrics
+    validation: ValidationResult
+    calibration: CalibrationResult
+    seconds: float  # calibration + validation wall time
+
+
+def check_calibration(
+    refdata_file: str,
+    base_device: str,
+    n_train: int = 20,
+    seed: int = 0,
+    **profile_overrides: Any,
+) -> CheckResult:
+    """Calibrate `base_device` (with `profile_overrides` applied through
+    `Profile.replace`) on `n_train` seeded rows of `refdata_file`; score the rest."""
+    path = refdata_path(refdata_file)
+    rows = load_reference(path)
+    base = load_profile(base_device)
+    if profile_overrides:
+        base = base.replace(**profile_overrides)
+    train, held = split_rows(rows, n_train, seed)
+    if not held:
+        raise ValueError(f"{path} has {len(rows)} rows: nothing left after {n_train} for training")
+    reference_graphs(rows)  # build once, outside the timing: building is not calibrating
+    start = time.perf_counter()
+    result = calibrate(base, train, seed=seed, reference=path.name)
+    scale = fit_proxy_scale(
+        [g.macs for g in reference_graphs(train)], [r.latency_ms for r in train]
+    )
+    validation = validate(result.profile, held, proxy_scale=scale)
+    seconds = time.perf_counter() - start
+    return CheckResult(
+        **validation.metrics.to_dict(),
+        proxy=validation.proxy,
+        train=result.metrics,
+        validation=validation,
+        calibration=result,
+        seconds=seconds,
+    )

@@ -1,0 +1,155 @@
+"""Reference CSV loading: errors name the file and line, a bad row refuses the whole
+file, and the shipped `published` set builds."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from graphs.errors import EdgesimError
+from simulator.reference import (
+    ReferenceRow,
+    load_reference,
+    reference_graphs,
+    rows_for_device,
+    shipped_sets,
+)
+
+HEADER = "model,latency_ms,energy_mj,device,source\n"
+GOOD = (
+    "mobilenet_v2,64,,pixel1-cpu,paper A\n"
+    '"mobilenet_v1(width=0.25, resolution=128)",6.2,1.5,pixel1-cpu,"paper B, table 2"\n'
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "ref.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_loads_rows_with_their_fields(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + GOOD)
+    rows = load_reference(path)
+    assert rows == [
+        ReferenceRow("mobilenet_v2", 64.0, None, "pixel1-cpu", "paper A", str(path), 2),
+        ReferenceRow("mobilenet_v1(width=0.25, resolution=128)", 6.2, 1.5, "pixel1-cpu",
+                     "paper B, table 2", str(path), 3),
+    ]
+
+
+def test_columns_in_any_order_and_blank_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "device,source,model,energy_mj,latency_ms\n\nx,s,mobilenet_v2,,3.5\n")
+    (row,) = load_reference(path)
+    assert (row.model, row.latency_ms, row.device, row.line) == ("mobilenet_v2", 3.5, "x", 3)
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        ("resnet9000,5,,d,s", "unknown model 'resnet9000'"),
+        ('"mobilenet_v2(width=",5,,d,s', "is not `name` or `name(key=value, ...)`"),
+        ('"mobilenet_v2(depth=3)",5,,d,s', "unknown option 'depth'"),
+        ("mobilenet_v2,0,,d,s", "latency_ms must be a positive number"),
+        ("mobilenet_v2,-3,,d,s", "latency_ms must be a positive number"),
+        ("mobilenet_v2,fast,,d,s", "latency_ms 'fast' is not a number"),
+        ("mobilenet_v2,,,d,s", "latency_ms is empty"),
+        ("mobilenet_v2,nan,,d,s", "latency_ms must be a positive number"),
+        ("mobilenet_v2,5,-1,d,s", "energy_mj must be a positive number"),
+        ("mobilenet_v2,5,,d", "4 fields, the header has 5"),
+        ("mobilenet_v2,5,,,s", "empty device"),
+    ],
+)
+def test_a_bad_row_refuses_the_file_naming_file_and_line(
+    tmp_path: Path, bad_line: str, message: str
+) -> None:
+    # The bad row is line 4, after two good ones: nothing of the file is returned.
+    path = write(tmp_path, HEADER + GOOD + bad_line + "\n")
+    with pytest.raises(EdgesimError) as err:
+        load_reference(path)
+    text = str(err.value)
+    assert text.startswith(f"{path}:4: ")
+    assert message in text
+    assert "\n" not in text
+
+
+def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "model,energy_mj,device,source\nmobilenet_v2,,d,s\n")
+    with pytest.raises(EdgesimError, match=re.escape(f"{path}:1: missing column latency_ms")):
+        load_reference(path)
+
+
+def test_empty_file_and_header_only(tmp_path: Path) -> None:
+    with pytest.raises(EdgesimError, match="empty file"):
+        load_reference(write(tmp_path, ""))
+    with pytest.raises(EdgesimError, match="no rows"):
+        load_reference(write(tmp_path, HEADER))
+
+
+def test_unknown_reference_lists_the_shipped_sets() -> None:
+    with pytest.raises(EdgesimError, match=r"no such reference file.*published"):
+        load_reference("no-such-file.csv")
+
+
+def test_a_graph_that_does_not_build_names_its_row(tmp_path: Path) -> None:
+    # Parses and names a known model, but the arch string is not a NAS-Bench-201 cell.
+    path = write(tmp_path, HEADER + "mobilenet_v2,5,,d,s\n\"nasbench201(arch='|bogus~0|')\",5,,d,s\n")
+    rows = load_reference(path)
+    with pytest.raises(EdgesimError, match=re.escape(f"{path}:3: ")):
+        reference_graphs(rows)
+
+
+def test_graphs_are_built_once_per_model(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + GOOD + "mobilenet_v2,70,,pixel2-cpu,paper C\n")
+    graphs = reference_graphs(load_reference(path))
+    assert graphs[0] is graphs[2]
+    assert graphs[0].macs > graphs[1].macs
+
+
+def rows(*devices: str) -> list[ReferenceRow]:
+    return [ReferenceRow("mobilenet_v2", 1.0, None, d, "s", "f.csv", i) for i, d in enumerate(devices)]
+
+
+def test_rows_for_device() -> None:
+    campaign = rows("latbench/x", "latbench/x")
+    assert rows_for_device(campaign, "pixel4-cpu", "int8") == campaign  # one device: all rows
+    mixed = rows("pixel1-cpu@fp32", "pixel1-cpu@int8", "pixel1-cpu", "pixel2-cpu@fp32")
+    assert [r.line for r in rows_for_device(mixed, "pixel1-cpu", "fp32")] == [0, 2]
+    assert [r.line for r in rows_for_device(mixed, "pixel1-cpu", "int8")] == [1, 2]
+    with pytest.raises(EdgesimError, match=r"no rows for device pixel2-cpu@int8; rows for other "
+                       r"precisions: pixel2-cpu@fp32"):
+        rows_for_device(mixed, "pixel2-cpu", "int8")
+
+
+def test_published_set_ships_and_every_row_builds() -> None:
+    assert "published" in shipped_sets()
+    published = load_reference("published")
+    assert len(published) >= 100
+    graphs = reference_graphs(published)
+    assert all(g.macs > 0 for g in graphs)
+    # Every row names a profile and the precision it ran at, and cites where it came from.
+    for row in published:
+        profile, _, precision = row.device.partition("@")
+        assert profile and "@" not in profile, row.device
+        assert precision in ("fp32", "fp16", "int8"), row.device
+        assert "published-raw.csv line" in row.source, row.where
+    # MobileNetV3 paper Table 3: V3-Large 1.0 on the Pixel 1 big core, float, 51 ms.
+    (v3,) = [r for r in published if r.model == "mobilenet_v3_large" and r.device == "pixel1-cpu@fp32"]
+    assert v3.latency_ms == 51.0
+
+
+def test_published_set_is_what_the_curation_script_makes() -> None:
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    raw = root.parent / "shared" / "refdata" / "published-raw.csv"
+    if not raw.is_file():
+        pytest.skip(f"{raw} not present (../shared/refdata next to the repo)")
+    spec = importlib.util.spec_from_file_location("curate", root / "tools" / "curate_published.py")
+    curate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(curate)
+    rows, _ = curate.curate(raw)
+    shipped = (root / "simulator" / "data" / "published.csv").read_text(encoding="utf-8")
+    assert curate.render(rows) == shipped, "run: python tools/curate_published.py"
