@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graphs.errors import EdgesimError
-from graphs.ops import CONV_KINDS, Kind, Op
-from simulator.costmodels.base import CostModel, FreeParameter, OpCost, roofline
+from graphs.ops import CONV_KINDS, MAC_KINDS, Kind, Op
+from simulator.costmodels.base import CostModel, FreeParameter, OpCost, Term, roofline
 from simulator.costmodels.cpu import op_work
 from simulator.profile import Profile
 
@@ -194,7 +195,7 @@ class DspModel(CostModel):
         # The cache is never slower than the DRAM behind it, so latency stays monotone
         # under any what-if bandwidth.
         memory = dram / mem.dram_bw_bytes_per_s + cached / max(mem.cache_bw_bytes_per_s, mem.dram_bw_bytes_per_s)
-        overhead = self.hw.overhead.per_op_s + (self.hw.overhead.weights_s if op.params else 0.0)
+        overhead = self.hw.overhead.per_op_s + (self.hw.overhead.weights_s if op.kind in MAC_KINDS else 0.0)
         latency, bound = roofline(compute, memory, overhead)
         # The lanes fire on the padding too; DRAM bytes are staged through L2 as well.
         energy = self.dynamic_energy(work if op.macs else 0.0, dram, dram + cached)
@@ -202,6 +203,15 @@ class DspModel(CostModel):
         plain = op_work(op)
         note = f"vector padding x{work / plain:.1f}" if plain and work >= 1.5 * plain else ""
         return OpCost(latency, energy, compute, memory, overhead, bound, self.unit, utilisation, note)
+
+    def graph_terms(self, ops: Sequence[Op]) -> tuple[list[Term], dict[str, float]]:
+        """No graph-level cost beyond the engine's invocation and transfers; the summary
+        gives the lanes spent on padding: padded over real MACs of the MAC ops."""
+        macs = sum(op.macs for op in ops)
+        if not macs:
+            return [], {}
+        padded = sum(self.padded_work(op) for op in ops if op.macs)
+        return [], {"vector_padding": padded / macs}
 
     @classmethod
     def free_parameters(cls, profile: Profile) -> list[FreeParameter]:
