@@ -7,7 +7,8 @@ and widths up to lanes / granularity: the lanes still fire on the padding, which
 where small or odd channel counts lose. Per op: the larger of compute (padded work over
 peak × a per-category efficiency) and memory (padded tensors over L2 bandwidth when they
 fit in L2, else DRAM bandwidth; weights from DRAM), plus a fixed `per_op_s` (the op's
-set-up on the DSP).
+set-up on the DSP) and, for conv and dense ops, `weights_s` (bringing their weights and
+requantisation parameters into VTCM).
 
 The DSP is driven by a host CPU through a delegate: the per-inference call into the DSP
 (FastRPC) is `[offload].invocation_overhead_s`, and the ops the delegate rejects
@@ -127,7 +128,6 @@ class DspModel(CostModel):
                 "every inference and runs the ops its delegate rejects"
             )
         self.hw = hw
-        self.lanes = lanes
         self.width_granularity = lanes // v.channel_granularity  # columns per vector
         self.peak = v.contexts * lanes * v.macs_per_lane_per_cycle * v.clock_hz
         self.efficiency = {f.name: getattr(hw.efficiency, f.name) for f in dataclasses.fields(DspEfficiency)}
