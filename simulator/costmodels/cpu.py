@@ -65,9 +65,6 @@ class CpuMemory:
 @dataclass(frozen=True)
 class CpuOverhead:
     per_op_s: float  # dispatch cost of one op in the runtime
-    per_output_s: float = 0.0
-    per_im2col_s: float = 0.0
-    per_inference_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -124,11 +121,6 @@ class CpuModel(CostModel):
         size = self.bytes_per_element
         work = op_work(op)
         compute = work / (self.peak * self.efficiency[op.category])
-        if op.macs:
-            ov = self.hw.overhead
-            compute += op.out_elements * ov.per_output_s
-            if op.kernel != (1, 1) and op.kind != Kind.DEPTHWISE_CONV2D:
-                compute += op.macs / op.output[1] * ov.per_im2col_s
         dram = op.params * size
         cached = 0
         for n in (*map(math.prod, op.inputs), op.out_elements):
@@ -150,9 +142,7 @@ class CpuModel(CostModel):
         # that carry the time, the dispatch overhead and the DRAM bandwidth. `data` and
         # `softmax` ops are too few per network to be identified.
         fields = ("conv", "pointwise", "depthwise", "dense", "elementwise", "pool")
-        import os
-        extra = [FreeParameter(f"overhead.{f}", 1e-12, 1e-6) for f in os.environ.get("CPUX", "").split(",") if f]
-        return extra + [FreeParameter(f"efficiency.{f}", 0.01, 1.0) for f in fields] + [
+        return [FreeParameter(f"efficiency.{f}", 0.01, 1.0) for f in fields] + [
             FreeParameter("overhead.per_op_s", 1e-7, 1e-3),
             FreeParameter("memory.dram_bw_bytes_per_s", 1e8, 1e12),
         ]
