@@ -61,6 +61,7 @@ class NetBuilder:
         self.x = "input"
         self.bits = bits
         self._scopes: list[str] = []
+        self._prefix = ""  # the scopes joined, kept current by `scope`
         self._tags: list[str] = []
         self._names: Counter[str] = Counter()
 
@@ -76,19 +77,21 @@ class NetBuilder:
         """Prefix op names with `name/` (none for ""); with `tag`, tag every op inside
         (e.g. "se")."""
         self._scopes.append(name)
+        self._prefix = "".join(f"{s}/" for s in self._scopes if s)
         if tag is not None:
             self._tags.append(tag)
         try:
             yield
         finally:
             self._scopes.pop()
+            self._prefix = "".join(f"{s}/" for s in self._scopes if s)
             if tag is not None:
                 self._tags.pop()
 
     def _name(self, base: str) -> str:
-        stem = "/".join([*(s for s in self._scopes if s), base])
+        stem = f"{self._prefix}{base}"
         n = self._names[stem]
-        self._names[stem] += 1
+        self._names[stem] = n + 1
         return stem if n == 0 else f"{stem}_{n}"
 
     def op(
@@ -101,11 +104,14 @@ class NetBuilder:
         **fields: Any,
     ) -> str:
         """Append one op reading `sources`; the low-level step every method uses."""
-        fields.setdefault("tag", self._tags[-1] if self._tags else "")
+        if "tag" not in fields and self._tags:
+            fields["tag"] = self._tags[-1]
+        kind = kind if type(kind) is Kind else Kind(kind)
+        shape_of = self.graph.shape_of
         op = Op(
-            name=self._name(name or str(Kind(kind).value)),
+            name=self._name(name or kind.value),
             kind=kind,
-            inputs=tuple(self.shape(s) for s in sources),
+            inputs=tuple(shape_of(s) for s in sources),
             output=tuple(output),
             bits=self.bits,
             **fields,

@@ -42,7 +42,6 @@ class Run:
     costs: tuple[OpCost, ...]
     reasons: tuple[str, ...]
     terms: tuple[Term, ...]
-    summary: dict[str, float]
 
     @property
     def latency_s(self) -> float:
@@ -69,9 +68,7 @@ def run(graph: FlatGraph, profile: Profile) -> Run:
             costs.append(device.cost(op))
         # A device without a host still has graph-level costs (a GPU's per-inference
         # synchronisation); the CPU model has none.
-        device_terms, summary = device.graph_terms([ops[i] for i in rewritten.kept])
-        terms: list[Term] = list(device_terms)
-        summary = dict(summary)
+        terms: list[Term] = list(device.graph_terms([ops[i] for i in rewritten.kept]))
         reasons = ("",) * len(costs)
         device_busy = sum(c.latency_s for c in costs) + sum(t.latency_s for t in terms)
         host_busy = 0.0
@@ -79,19 +76,15 @@ def run(graph: FlatGraph, profile: Profile) -> Run:
         on_device, reasons = _place(graph, rewritten, device, profile.offload.fallback)
         costs = [(device if here else host).cost(ops[i]) for i, here in zip(rewritten.kept, on_device, strict=True)]
         device_ops = [ops[i] for i, here in zip(rewritten.kept, on_device, strict=True) if here]
-        terms, summary = device.graph_terms(device_ops)
-        terms = list(terms)
+        terms = list(device.graph_terms(device_ops))
         device_busy = sum(c.latency_s for c, here in zip(costs, on_device, strict=True) if here)
         device_busy += sum(t.latency_s for t in terms)
         host_busy = sum(c.latency_s for c, here in zip(costs, on_device, strict=True) if not here)
         terms += _transfers(graph, rewritten, on_device, device, profile)
-        summary = dict(summary)
-        summary["handovers"] = sum(1 for t in terms if t.name.startswith("hand-over"))
-        summary["fallback_ops"] = len(on_device) - sum(on_device)
         if device_ops:
             terms.append(invocation(profile))
     terms += busy_power(profile, device_busy, host, host_busy)
-    return Run(rewritten, tuple(costs), tuple(reasons), tuple(terms), summary)
+    return Run(rewritten, tuple(costs), tuple(reasons), tuple(terms))
 
 
 def simulate(graph: OpGraph, profile: Profile, fps: float | None = None, model: str | None = None) -> Report:
@@ -106,6 +99,11 @@ def simulate(graph: OpGraph, profile: Profile, fps: float | None = None, model: 
         merged = result.plan.merged.get(i)
         merged_note = f"merged: {', '.join(flat.ops[m].name for m in merged)}" if merged else ""
         rows.append(OpRow.from_cost(op, cost, "; ".join(filter(None, [cost.note, reason, merged_note]))))
+    device_ops = [flat.ops[i] for i, reason in zip(result.plan.kept, result.reasons, strict=True) if not reason]
+    summary = cost_model(profile).graph_summary(device_ops)
+    if profile.offload is not None:
+        summary["handovers"] = sum(1 for t in result.terms if t.name.startswith("hand-over"))
+        summary["fallback_ops"] = len(result.reasons) - len(device_ops)
     notes = []
     if result.plan.pruned:
         notes.append(f"{result.plan.pruned} ops removed: no output depends on them")
@@ -118,7 +116,7 @@ def simulate(graph: OpGraph, profile: Profile, fps: float | None = None, model: 
         params=flat.params,
         idle_power_w=profile.energy.idle_power_w,
         fps=fps,
-        summary=result.summary,
+        summary=summary,
         notes=notes,
     )
 

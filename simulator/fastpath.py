@@ -62,7 +62,7 @@ class SegmentPricer:
             device_ops.extend(cost.device_ops)
             shape = cost.output_shape
             tail_mac = cost.output_from_mac
-        terms, _ = self.device.graph_terms(device_ops)
+        terms = list(self.device.graph_terms(device_ops))
         device_busy = latency + sum(t.latency_s for t in terms)
         if self.offload:
             terms = [*terms, link_transfer(self.profile, "input", input_shape),

@@ -97,7 +97,7 @@ def test_parameter_cache_fills_in_compiler_order(coral: SystolicModel) -> None:
     # layer (the 0.5 MB one too, although it would fit) are streamed.
     ops = [Op(f"fc{i}", Kind.DENSE, ((1, n),), (1, 1000)) for i, n in enumerate((3000, 4000, 2000, 500))]
     assert coral.parameter_cache(ops) == (7_000_000, 2_500_000)
-    terms, summary = coral.graph_terms(ops)
+    terms, summary = coral.graph_terms(ops), coral.graph_summary(ops)
     assert [t.name for t in terms] == ["parameter streaming"]
     assert terms[0].latency_s == pytest.approx(2_500_000 / 3e8)
     assert terms[0].energy_j == pytest.approx(2_500_000 * 1.5e-9)

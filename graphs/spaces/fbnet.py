@@ -21,6 +21,7 @@ archs uniformly (9^22 points).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -139,7 +140,8 @@ def input_shape(dataset: str = DEFAULT_DATASET) -> tuple[int, int, int, int]:
     return (1, 3, res, res)
 
 
-def segments(arch: str, dataset: str = DEFAULT_DATASET) -> list[Segment]:
+@functools.lru_cache(maxsize=1 << 12)  # search loops revisit archs; the chain is immutable
+def segments(arch: str, dataset: str = DEFAULT_DATASET) -> tuple[Segment, ...]:
     """The network as a chain of segments: stem, the 22 blocks, head. A block's key is its
     choice, output channels and stride; its input shape completes it."""
     check_choice(NAME, "dataset", dataset, tuple(DATASETS))
@@ -155,7 +157,7 @@ def segments(arch: str, dataset: str = DEFAULT_DATASET) -> list[Segment]:
             n += 1
     head = partial(_head, channels=data.head, classes=data.classes)
     parts.append(Segment(("head", data.head, data.classes), "head", head))
-    return parts
+    return tuple(parts)
 
 
 def _stem(b: NetBuilder, stride: int) -> None:

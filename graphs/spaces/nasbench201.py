@@ -30,6 +30,7 @@ order; `decode` inverts it; `sample(n, seed)` draws archs uniformly.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -217,7 +218,8 @@ def input_shape(dataset: str = DEFAULT_DATASET) -> tuple[int, int, int, int]:
     return (1, 3, res, res)
 
 
-def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch") -> list[Segment]:
+@functools.lru_cache(maxsize=1 << 16)  # search loops revisit archs; the chain is immutable
+def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch") -> tuple[Segment, ...]:
     """The network as a chain of segments: stem, cells (with a reduction block before the
     first cell of stages 2 and 3), head. A segment's key names its ops."""
     _check_options(dataset, variant)
@@ -231,7 +233,7 @@ def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch"
                 parts.append(Segment(("lb-reduce", s), f"reduce{s}", _latbench_reduce(s)))
             parts.append(Segment(("lb-cell", vertices, out), f"cell{s}_{c}", cell))
         parts.append(Segment(("lb-head", classes), "head", _latbench_head(classes)))
-        return parts
+        return tuple(parts)
     ops = parse(arch)
     connected = is_connected(ops_code(ops))
     parts = [Segment(("pt-stem",), "stem", _torch_stem)]
@@ -242,7 +244,7 @@ def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch"
         parts.append(Segment(("pt-cell", ops, constant), f"cell{s}_{c}", _torch_cell(ops, constant)))
         constant = constant or not connected
     parts.append(Segment(("pt-head", classes, constant), "head", _torch_head(classes, constant)))
-    return parts
+    return tuple(parts)
 
 
 def ops_code(ops: Sequence[str]) -> Code:

@@ -63,7 +63,8 @@ def roofline(compute_s: float, memory_s: float, overhead_s: float) -> tuple[floa
 
 class CostModel:
     """The surface the engine uses. Subclasses set `unit` and `hardware_schema` and
-    implement `op_cost`; accelerators also override `unsupported` and `graph_terms`."""
+    implement `op_cost`; accelerators also override `unsupported`, `graph_terms` and
+    `graph_summary`."""
 
     unit: ClassVar[str] = "cpu"
     hardware_schema: ClassVar[type]
@@ -87,10 +88,15 @@ class CostModel:
         """Why `op` cannot run on this unit, or None when it can."""
         return None
 
-    def graph_terms(self, ops: Sequence[Op]) -> tuple[list[Term], dict[str, float]]:
-        """Costs that belong to the whole set of `ops` placed on this unit (for instance
-        weights streamed past a parameter cache), and summary figures for the report."""
-        return [], {}
+    def graph_terms(self, ops: Sequence[Op]) -> list[Term]:
+        """Costs that belong to the whole set of `ops` placed on this unit, in order (for
+        instance weights streamed past a parameter cache). On the search-loop path."""
+        return []
+
+    def graph_summary(self, ops: Sequence[Op]) -> dict[str, float]:
+        """Figures about `ops` on this unit for the report (cache use, utilisation); only
+        reports ask for them, so they may cost more than `graph_terms`."""
+        return {}
 
     @classmethod
     def free_parameters(cls, profile: Profile) -> list[FreeParameter]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from graphs.errors import EdgesimError
 from graphs.ops import CONV_KINDS, MAC_KINDS, Kind, Op
-from simulator.costmodels.base import CostModel, FreeParameter, OpCost, Term, roofline
+from simulator.costmodels.base import CostModel, FreeParameter, OpCost, roofline
 from simulator.costmodels.cpu import op_work
 from simulator.profile import Profile
 
@@ -204,14 +204,14 @@ class DspModel(CostModel):
         note = f"vector padding x{work / plain:.1f}" if plain and work >= 1.5 * plain else ""
         return OpCost(latency, energy, compute, memory, overhead, bound, self.unit, utilisation, note)
 
-    def graph_terms(self, ops: Sequence[Op]) -> tuple[list[Term], dict[str, float]]:
-        """No graph-level cost beyond the engine's invocation and transfers; the summary
-        gives the lanes spent on padding: padded over real MACs of the MAC ops."""
+    def graph_summary(self, ops: Sequence[Op]) -> dict[str, float]:
+        """The lanes spent on padding: padded over real MACs of the MAC ops. (No
+        graph-level cost beyond the engine's invocation and transfers.)"""
         macs = sum(op.macs for op in ops)
         if not macs:
-            return [], {}
+            return {}
         padded = sum(self.padded_work(op) for op in ops if op.macs)
-        return [], {"vector_padding": padded / macs}
+        return {"vector_padding": padded / macs}
 
     @classmethod
     def free_parameters(cls, profile: Profile) -> list[FreeParameter]:

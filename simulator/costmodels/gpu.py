@@ -233,13 +233,14 @@ class GpuModel(CostModel):
         note = "; ".join(filter(None, [tiling, note]))
         return OpCost(latency, energy, compute, memory, overhead, bound, self.unit, utilisation, note)
 
-    def graph_terms(self, ops: Sequence[Op]) -> tuple[list[Term], dict[str, float]]:
+    def graph_terms(self, ops: Sequence[Op]) -> list[Term]:
         if not ops:
-            return [], {}
-        launches = sum(self.kernels[op.category] for op in ops)
-        term = Term("inference", self.hw.overhead.per_inference_s, 0.0,
-                    "runtime per inference: enqueue, input/output copies, synchronisation")
-        return [term], {"kernel_launches": float(launches)}
+            return []
+        return [Term("inference", self.hw.overhead.per_inference_s, 0.0,
+                     "runtime per inference: enqueue, input/output copies, synchronisation")]
+
+    def graph_summary(self, ops: Sequence[Op]) -> dict[str, float]:
+        return {"kernel_launches": float(sum(self.kernels[op.category] for op in ops))} if ops else {}
 
     @classmethod
     def free_parameters(cls, profile: Profile) -> list[FreeParameter]:

@@ -232,38 +232,43 @@ class SystolicModel(CostModel):
         compiler caches layer after layer until one does not fit; that one and all later
         ones are streamed."""
         capacity = self.hw.memory.parameter_cache_bytes
+        size = self.profile.bytes_per_element
+        total = sum(op.params for op in ops) * size
+        if total <= capacity:  # the common case, without walking the layers
+            return total, 0
         cached = streamed = 0
         for op in ops:
-            nbytes = op.params * self.profile.bytes_per_element
+            nbytes = op.params * size
             if not streamed and cached + nbytes <= capacity:
                 cached += nbytes
             else:
                 streamed += nbytes
         return cached, streamed
 
-    def graph_terms(self, ops: Sequence[Op]) -> tuple[list[Term], dict[str, float]]:
+    def graph_terms(self, ops: Sequence[Op]) -> list[Term]:
         link = self.profile.offload
-        capacity = self.hw.memory.parameter_cache_bytes
-        cached, streamed = self.parameter_cache(ops)
-        terms = []
-        if streamed:
-            terms.append(Term(
-                "parameter streaming", streamed / link.link_bw_bytes_per_s, streamed * link.link_energy_per_byte_j,
-                f"{streamed} bytes of parameters past the {capacity:.0f}-byte cache, streamed over the host "
-                "link every inference",
-            ))
+        _, streamed = self.parameter_cache(ops)
+        if not streamed:
+            return []
+        return [Term(
+            "parameter streaming", streamed / link.link_bw_bytes_per_s, streamed * link.link_energy_per_byte_j,
+            f"{streamed} bytes of parameters past the {self.hw.memory.parameter_cache_bytes:.0f}-byte cache, "
+            "streamed over the host link every inference",
+        )]
+
+    def graph_summary(self, ops: Sequence[Op]) -> dict[str, float]:
         a = self.hw.array
+        cached, streamed = self.parameter_cache(ops)
         mac_ops = [op for op in ops if op.macs]
-        busy_s = sum(self.cost(op).compute_s for op in mac_ops)  # cached: array or drain time
+        busy_s = sum(self.cost(op).compute_s for op in mac_ops)  # array or drain time
         peak = a.array_clock_hz * a.array_rows * a.array_cols
-        summary = {
-            "parameter_cache_bytes": float(capacity),
+        return {
+            "parameter_cache_bytes": float(self.hw.memory.parameter_cache_bytes),
             "parameter_cache_used_bytes": float(cached),
             "parameter_bytes_streamed": float(streamed),
             # MACs over what the array could have done while MAC ops ran.
             "array_utilisation": sum(op.macs for op in mac_ops) / (busy_s * peak) if busy_s else 0.0,
         }
-        return terms, summary
 
     @classmethod
     def free_parameters(cls, profile: Profile) -> list[FreeParameter]:
