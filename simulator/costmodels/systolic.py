@@ -164,10 +164,10 @@ class SystolicModel(CostModel):
         for key, allowed in (("depthwise_mapping", DEPTHWISE_MAPPINGS), ("partial_sums", PARTIAL_SUMS)):
             if getattr(hw.array, key) not in allowed:
                 raise EdgesimError(f"{where}: key 'array.{key}' must be one of {', '.join(allowed)}")
-        for key in ("array.array_rows", "array.array_cols", "array.array_clock_hz",
-                    "vector.vector_lanes", "vector.vector_clock_hz"):
-            if not profile.get(key) > 0:
-                raise EdgesimError(f"{where}: key {key!r} must be positive")
+        for table, key in (("array", "array_rows"), ("array", "array_cols"), ("array", "array_clock_hz"),
+                           ("vector", "vector_lanes"), ("vector", "vector_clock_hz")):
+            if not getattr(getattr(hw, table), key) > 0:
+                raise EdgesimError(f"{where}: key '{table}.{key}' must be positive")
         if profile.offload is None:
             raise EdgesimError(
                 f"{where}: a systolic profile needs an [offload] table: its host link streams the "
