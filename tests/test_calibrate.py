@@ -195,3 +195,19 @@ def test_cli_calibrate_error_writes_nothing(
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and f"{ref}:7:" in err
     assert not out.exists() and list(tmp_path.glob(".never.toml*")) == []
+
+
+def test_cli_calibrate_set_changes_the_base_before_fitting(
+    rows: list[ReferenceRow], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = write_reference(tmp_path, rows[:10])
+    out = tmp_path / "int8.toml"
+    assert main(["calibrate", "--device", "pixel1-cpu", "--set", "precision=int8", "--set", "per_op_s=2e-6",
+                 "--reference", str(ref), "--out", str(out)]) == 0
+    data = tomllib.loads(out.read_text())
+    assert data["precision"] == "int8"
+    assert data["calibration"]["before"]["overhead.per_op_s"] == 2e-6
+    bad = tmp_path / "bad.toml"
+    assert main(["calibrate", "--device", "pixel1-cpu", "--set", "precision=fp64",
+                 "--reference", str(ref), "--out", str(bad)]) == 2
+    assert "precision" in capsys.readouterr().err and not bad.exists()

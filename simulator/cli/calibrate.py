@@ -16,6 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train", type=int, metavar="N",
                    help="fit on N rows drawn with --seed and report the rest as held out (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the training draw (default 0)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="change a base profile field before fitting, e.g. precision=fp32 (repeatable)")
     p.set_defaults(run=run)
 
 
@@ -26,12 +28,21 @@ def run(args: argparse.Namespace) -> int:
     from simulator.cli.validate import metrics_table
     from simulator.profile import to_toml
     from simulator.reference import load_reference, reference_graphs, rows_for_device
+    from simulator.studies.sweep import parse_setting
     from simulator.validate import fit_proxy_scale, validate
 
     out = Path(args.out)
     if out.suffix != ".toml":
         raise EdgesimError(f"--out {out}: the profile file must end in .toml")
     base = resolve_profile(args.device)
+    overrides = {}
+    for text in args.set:
+        field, values = parse_setting(text)
+        if len(values) != 1:
+            raise EdgesimError(f"--set {text!r}: give one value (a sweep takes several)")
+        overrides[field] = values[0]
+    if overrides:
+        base = base.replace(**overrides)
     rows = rows_for_device(load_reference(args.reference), base.name, base.precision)
     train, held = split_rows(rows, args.train, args.seed)
     reference_graphs(rows)  # every row must build before anything is fitted or written
