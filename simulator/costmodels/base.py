@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -39,6 +40,25 @@ class Term:
     latency_s: float
     energy_j: float
     note: str = ""
+
+
+@dataclass(frozen=True)
+class CategoryTable:
+    """One number per op category (`graphs.ops.Op.category`): an efficiency (share of
+    peak), or a count such as kernel launches per op."""
+
+    conv: float
+    pointwise: float
+    depthwise: float
+    dense: float
+    elementwise: float
+    pool: float
+    data: float
+    softmax: float
+
+    def as_dict(self) -> dict[str, float]:
+        """category -> value, for the per-op lookup on the hot path."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 @dataclass(frozen=True)

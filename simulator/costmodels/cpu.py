@@ -12,13 +12,12 @@ tensor that fits in the cache level named by `memory.cache_bytes` is read or wri
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 from graphs.errors import EdgesimError
 from graphs.ops import POOL_KINDS, Kind, Op
-from simulator.costmodels.base import CostModel, FreeParameter, OpCost, roofline
+from simulator.costmodels.base import CategoryTable, CostModel, FreeParameter, OpCost, roofline
 from simulator.profile import FrozenMap, Profile
 
 # Arithmetic per output element of the non-MAC kinds, from their formulas (not a hardware
@@ -39,18 +38,6 @@ class CpuCompute:
     peak_macs_per_s: FrozenMap  # precision -> MAC/s over `cores` cores at `clock_hz`
 
 
-@dataclass(frozen=True)
-class CpuEfficiency:
-    """Share of peak achieved per op category (`graphs.ops.Op.category`)."""
-
-    conv: float
-    pointwise: float
-    depthwise: float
-    dense: float
-    elementwise: float
-    pool: float
-    data: float
-    softmax: float
 
 
 @dataclass(frozen=True)
@@ -70,7 +57,7 @@ class CpuOverhead:
 @dataclass(frozen=True)
 class CpuHardware:
     compute: CpuCompute
-    efficiency: CpuEfficiency
+    efficiency: CategoryTable  # share of peak achieved per op category
     memory: CpuMemory
     overhead: CpuOverhead
 
@@ -99,7 +86,7 @@ class CpuModel(CostModel):
                 f"{profile.precision!r}"
             ) from None
         memory = hw.memory
-        self.efficiency = {f.name: getattr(hw.efficiency, f.name) for f in dataclasses.fields(CpuEfficiency)}
+        self.efficiency = hw.efficiency.as_dict()
         # Divisors: the loader allows zero (non-negative), a rate of zero is a user error.
         rates = {f"efficiency.{k}": v for k, v in self.efficiency.items()}
         rates.update({f"compute.peak_macs_per_s.{profile.precision}": self.peak,

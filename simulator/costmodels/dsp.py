@@ -17,14 +17,13 @@ The DSP is driven by a host CPU through a delegate: the per-inference call into 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graphs.errors import EdgesimError
 from graphs.ops import CONV_KINDS, MAC_KINDS, Kind, Op
-from simulator.costmodels.base import CostModel, FreeParameter, OpCost, roofline
+from simulator.costmodels.base import CategoryTable, CostModel, FreeParameter, OpCost, roofline
 from simulator.costmodels.cpu import op_work
 from simulator.profile import Profile
 
@@ -38,18 +37,6 @@ class DspVector:
     channel_granularity: int  # activation depth is padded to a multiple of this
 
 
-@dataclass(frozen=True)
-class DspEfficiency:
-    """Share of peak achieved per op category (`graphs.ops.Op.category`)."""
-
-    conv: float
-    pointwise: float
-    depthwise: float
-    dense: float
-    elementwise: float
-    pool: float
-    data: float
-    softmax: float
 
 
 @dataclass(frozen=True)
@@ -78,7 +65,7 @@ class Delegate:
 @dataclass(frozen=True)
 class DspHardware:
     vector: DspVector
-    efficiency: DspEfficiency
+    efficiency: CategoryTable  # share of peak achieved per op category
     memory: DspMemory
     overhead: DspOverhead
     delegate: Delegate
@@ -130,7 +117,7 @@ class DspModel(CostModel):
         self.hw = hw
         self.width_granularity = lanes // v.channel_granularity  # columns per vector
         self.peak = v.contexts * lanes * v.macs_per_lane_per_cycle * v.clock_hz
-        self.efficiency = {f.name: getattr(hw.efficiency, f.name) for f in dataclasses.fields(DspEfficiency)}
+        self.efficiency = hw.efficiency.as_dict()
         self.rejected = check_kinds(profile, hw.delegate.unsupported_kinds)
 
     # -- what the delegate takes -------------------------------------------------------

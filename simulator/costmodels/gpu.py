@@ -25,14 +25,13 @@ energy; static power is the engine's.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graphs.errors import EdgesimError
 from graphs.ops import Kind, Op
-from simulator.costmodels.base import CostModel, FreeParameter, OpCost, Term
+from simulator.costmodels.base import CategoryTable, CostModel, FreeParameter, OpCost, Term
 from simulator.costmodels.cpu import op_work
 from simulator.costmodels.dsp import Delegate, check_kinds
 from simulator.costmodels.systolic import gemm_shape
@@ -60,33 +59,8 @@ class GpuTiling:
     blocks_per_unit: int  # thread blocks resident on one unit at a time
 
 
-@dataclass(frozen=True)
-class GpuEfficiency:
-    """Share of the unit's peak a kernel of each op category achieves."""
-
-    conv: float
-    pointwise: float
-    depthwise: float
-    dense: float
-    elementwise: float
-    pool: float
-    data: float
-    softmax: float
 
 
-@dataclass(frozen=True)
-class GpuKernels:
-    """Kernel launches per op of each category (1 where the runtime runs the op as one
-    kernel; more where it adds layout-transform or reformat kernels around it)."""
-
-    conv: float
-    pointwise: float
-    depthwise: float
-    dense: float
-    elementwise: float
-    pool: float
-    data: float
-    softmax: float
 
 
 @dataclass(frozen=True)
@@ -107,8 +81,10 @@ class GpuOverhead:
 class GpuHardware:
     compute: GpuCompute
     tiling: GpuTiling
-    efficiency: GpuEfficiency
-    kernels: GpuKernels
+    efficiency: CategoryTable  # share of the unit's peak a kernel of each category achieves
+    # kernel launches per op of each category: 1 where the runtime runs the op as one kernel,
+    # more where it adds layout kernels around it, 0 where it merges the op into its producer
+    kernels: CategoryTable
     memory: GpuMemory
     overhead: GpuOverhead
     delegate: Delegate
@@ -166,8 +142,8 @@ class GpuModel(CostModel):
         self.hw = hw
         self.unit_peak = per_cycle * hw.compute.clock_hz  # MAC/s of one unit
         self.peak = self.unit_peak * hw.compute.units
-        self.efficiency = {f.name: getattr(hw.efficiency, f.name) for f in dataclasses.fields(GpuEfficiency)}
-        self.kernels = {f.name: getattr(hw.kernels, f.name) for f in dataclasses.fields(GpuKernels)}
+        self.efficiency = hw.efficiency.as_dict()
+        self.kernels = hw.kernels.as_dict()
         self.rejected = check_kinds(profile, hw.delegate.unsupported_kinds)
 
     def unsupported(self, op: Op) -> str | None:
