@@ -34,7 +34,7 @@ from simulator.costmodels import FreeParameter, model_class
 from simulator.profile import Profile, profile_from_mapping
 from simulator.reference import ReferenceRow, reference_graphs
 from simulator.rewrite import plan
-from simulator.validate import Metrics, metrics, predict_ms
+from simulator.validate import Metrics, ValidationResult, fit_proxy_scale, metrics, predict_ms, validate
 
 PRIOR_WEIGHT = 0.1
 
@@ -129,6 +129,15 @@ def calibrate(
         fitted={k: (before[k], after[k]) for k in before},
         choices=choices,
     )
+
+
+def score_held_out(
+    result: CalibrationResult, train: Sequence[ReferenceRow], held: Sequence[ReferenceRow]
+) -> ValidationResult:
+    """The fitted profile on the rows it was not fitted to, beside the MACs proxy whose one
+    scale is fitted on the same training rows (what `calibrate --train N` reports)."""
+    scale = fit_proxy_scale([g.macs for g in reference_graphs(train)], [r.latency_ms for r in train])
+    return validate(result.profile, held, proxy_scale=scale)
 
 
 def _fit(

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from simulator.calibrate import CalibrationResult, calibrate, split_rows
+from simulator.calibrate import CalibrationResult, calibrate, score_held_out, split_rows
 from simulator.profile import load_profile
 from simulator.reference import load_reference, reference_graphs
-from simulator.validate import Metrics, ValidationResult, fit_proxy_scale, validate
+from simulator.validate import Metrics, ValidationResult
 
 REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
 
@@ -65,10 +65,7 @@ def check_calibration(
     reference_graphs(rows)  # build once, outside the timing: building is not calibrating
     start = time.perf_counter()
     result = calibrate(base, train, seed=seed, reference=path.name)
-    scale = fit_proxy_scale(
-        [g.macs for g in reference_graphs(train)], [r.latency_ms for r in train]
-    )
-    validation = validate(result.profile, held, proxy_scale=scale)
+    validation = score_held_out(result, train, held)
     seconds = time.perf_counter() - start
     return CheckResult(
         **validation.metrics.to_dict(),

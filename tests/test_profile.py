@@ -104,9 +104,9 @@ def test_precision_needs_peak_and_energy_entries() -> None:
 @pytest.mark.parametrize(
     ("table", "key", "message"),
     [
-        ("memory", "cache_bw_bytes_per_s", "memory.cache_bw_bytes_per_s must be positive"),
-        ("memory", "dram_bw_bytes_per_s", "memory.dram_bw_bytes_per_s must be positive"),
-        ("efficiency", "depthwise", "efficiency.depthwise must be positive"),
+        ("memory", "cache_bw_bytes_per_s", "key 'memory.cache_bw_bytes_per_s' must be positive"),
+        ("memory", "dram_bw_bytes_per_s", "key 'memory.dram_bw_bytes_per_s' must be positive"),
+        ("efficiency", "depthwise", "key 'efficiency.depthwise' must be positive"),
     ],
 )
 def test_rates_must_be_positive(table: str, key: str, message: str) -> None:

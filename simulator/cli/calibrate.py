@@ -24,12 +24,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from graphs.errors import EdgesimError
     from simulator.api import resolve_profile
-    from simulator.calibrate import calibrate, split_rows
+    from simulator.calibrate import calibrate, score_held_out, split_rows
     from simulator.cli.validate import metrics_table
     from simulator.profile import to_toml
     from simulator.reference import load_reference, reference_graphs, rows_for_device
     from simulator.studies.sweep import parse_setting
-    from simulator.validate import fit_proxy_scale, validate
 
     out = Path(args.out)
     if out.suffix != ".toml":
@@ -63,9 +62,7 @@ def run(args: argparse.Namespace) -> int:
            for k, v in result.choices.items()],
     ))
     if held:
-        scale = fit_proxy_scale([g.macs for g in reference_graphs(train)],
-                                [r.latency_ms for r in train])
-        check = validate(result.profile, held, proxy_scale=scale)
+        check = score_held_out(result, train, held)
         print()
         print(f"held out: {len(held)} rows (MACs proxy scaled on the same training rows)")
         print(metrics_table({"fitted": check.metrics, "MACs proxy": check.proxy}, "held-out rows"))

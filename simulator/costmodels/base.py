@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from graphs.errors import EdgesimError
 from graphs.ops import Op
 
 if TYPE_CHECKING:
@@ -69,6 +70,24 @@ class FreeParameter:
     lower: float
     upper: float
     log_scale: bool = True
+
+
+def for_precision(profile: Profile, table: Mapping[str, float], key: str) -> float:
+    """`table[profile.precision]`, or an error naming the profile and the key."""
+    try:
+        return table[profile.precision]
+    except KeyError:
+        raise EdgesimError(
+            f"{profile.path or profile.name}: {key} has no entry for precision {profile.precision!r}"
+        ) from None
+
+
+def require_positive(profile: Profile, values: Mapping[str, float]) -> None:
+    """The loader allows zero (keys are non-negative); a rate or size the model divides by
+    must be positive, else an error naming the profile and the key."""
+    for key, value in values.items():
+        if not value > 0:
+            raise EdgesimError(f"{profile.path or profile.name}: key {key!r} must be positive")
 
 
 def roofline(compute_s: float, memory_s: float, overhead_s: float) -> tuple[float, str]:

@@ -15,9 +15,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from graphs.errors import EdgesimError
 from graphs.ops import POOL_KINDS, Kind, Op
-from simulator.costmodels.base import CategoryTable, CostModel, FreeParameter, OpCost, roofline
+from simulator.costmodels.base import (
+    CategoryTable,
+    CostModel,
+    FreeParameter,
+    OpCost,
+    for_precision,
+    require_positive,
+    roofline,
+)
 from simulator.profile import FrozenMap, Profile
 
 # Arithmetic per output element of the non-MAC kinds, from their formulas (not a hardware
@@ -78,24 +85,15 @@ class CpuModel(CostModel):
     def __init__(self, profile: Profile) -> None:
         super().__init__(profile)
         hw: CpuHardware = profile.hw
-        try:
-            self.peak = hw.compute.peak_macs_per_s[profile.precision]
-        except KeyError:
-            raise EdgesimError(
-                f"{profile.path}: compute.peak_macs_per_s has no entry for precision "
-                f"{profile.precision!r}"
-            ) from None
+        self.peak = for_precision(profile, hw.compute.peak_macs_per_s, "compute.peak_macs_per_s")
         memory = hw.memory
         self.efficiency = hw.efficiency.as_dict()
-        # Divisors: the loader allows zero (non-negative), a rate of zero is a user error.
         rates = {f"efficiency.{k}": v for k, v in self.efficiency.items()}
         rates.update({f"compute.peak_macs_per_s.{profile.precision}": self.peak,
                       "memory.dram_bw_bytes_per_s": memory.dram_bw_bytes_per_s})
         if memory.cache_bytes > 0:
             rates["memory.cache_bw_bytes_per_s"] = memory.cache_bw_bytes_per_s
-        for key, value in rates.items():
-            if value <= 0:
-                raise EdgesimError(f"{profile.path}: {key} must be positive")
+        require_positive(profile, rates)
         self.hw = hw
         self.bytes_per_element = profile.bytes_per_element
         self.cache_bytes = memory.cache_bytes

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 
 from graphs.errors import EdgesimError
 from graphs.ops import CONV_KINDS, MAC_KINDS, Kind, Op
-from simulator.costmodels.base import CategoryTable, CostModel, FreeParameter, OpCost, roofline
+from simulator.costmodels.base import (
+    CategoryTable,
+    CostModel,
+    FreeParameter,
+    OpCost,
+    require_positive,
+    roofline,
+)
 from simulator.costmodels.cpu import op_work
 from simulator.profile import Profile
 
@@ -96,14 +103,12 @@ class DspModel(CostModel):
         hw: DspHardware = profile.hw
         where = profile.path or profile.name
         v = hw.vector
-        for key, value in (
-            ("vector.vector_bits", v.vector_bits), ("vector.contexts", v.contexts),
-            ("vector.clock_hz", v.clock_hz), ("vector.macs_per_lane_per_cycle", v.macs_per_lane_per_cycle),
-            ("vector.channel_granularity", v.channel_granularity),
-            ("memory.dram_bw_bytes_per_s", hw.memory.dram_bw_bytes_per_s),
-        ):
-            if value <= 0:
-                raise EdgesimError(f"{where}: key {key!r} must be positive")
+        require_positive(profile, {
+            "vector.vector_bits": v.vector_bits, "vector.contexts": v.contexts,
+            "vector.clock_hz": v.clock_hz, "vector.macs_per_lane_per_cycle": v.macs_per_lane_per_cycle,
+            "vector.channel_granularity": v.channel_granularity,
+            "memory.dram_bw_bytes_per_s": hw.memory.dram_bw_bytes_per_s,
+        })
         lanes = v.vector_bits // 8
         if v.channel_granularity > lanes or lanes % v.channel_granularity:
             raise EdgesimError(

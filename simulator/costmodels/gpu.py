@@ -31,7 +31,15 @@ from dataclasses import dataclass
 
 from graphs.errors import EdgesimError
 from graphs.ops import Kind, Op
-from simulator.costmodels.base import CategoryTable, CostModel, FreeParameter, OpCost, Term
+from simulator.costmodels.base import (
+    CategoryTable,
+    CostModel,
+    FreeParameter,
+    OpCost,
+    Term,
+    for_precision,
+    require_positive,
+)
 from simulator.costmodels.cpu import op_work
 from simulator.costmodels.dsp import Delegate, check_kinds
 from simulator.costmodels.systolic import gemm_shape
@@ -119,24 +127,16 @@ class GpuModel(CostModel):
         super().__init__(profile)
         hw: GpuHardware = profile.hw
         where = profile.path or profile.name
-        try:
-            per_cycle = hw.compute.macs_per_cycle_per_unit[profile.precision]
-        except KeyError:
-            raise EdgesimError(
-                f"{where}: compute.macs_per_cycle_per_unit has no entry for precision "
-                f"{profile.precision!r} (the GPU or its runtime has no such path)"
-            ) from None
+        per_cycle = for_precision(profile, hw.compute.macs_per_cycle_per_unit, "compute.macs_per_cycle_per_unit")
         t = hw.tiling
-        for key, value in (
-            ("compute.clock_hz", hw.compute.clock_hz), ("compute.units", hw.compute.units),
-            ("compute.winograd_3x3", hw.compute.winograd_3x3),
-            (f"compute.macs_per_cycle_per_unit.{profile.precision}", per_cycle),
-            ("tiling.tile_m", t.tile_m), ("tiling.tile_n", t.tile_n),
-            ("tiling.block_elements", t.block_elements), ("tiling.blocks_per_unit", t.blocks_per_unit),
-            ("memory.dram_bw_bytes_per_s", hw.memory.dram_bw_bytes_per_s),
-        ):
-            if value <= 0:
-                raise EdgesimError(f"{where}: key {key!r} must be positive")
+        require_positive(profile, {
+            "compute.clock_hz": hw.compute.clock_hz, "compute.units": hw.compute.units,
+            "compute.winograd_3x3": hw.compute.winograd_3x3,
+            f"compute.macs_per_cycle_per_unit.{profile.precision}": per_cycle,
+            "tiling.tile_m": t.tile_m, "tiling.tile_n": t.tile_n,
+            "tiling.block_elements": t.block_elements, "tiling.blocks_per_unit": t.blocks_per_unit,
+            "memory.dram_bw_bytes_per_s": hw.memory.dram_bw_bytes_per_s,
+        })
         if not 0.0 <= hw.overhead.launch_overlap <= 1.0:
             raise EdgesimError(f"{where}: key 'overhead.launch_overlap' must be between 0 and 1")
         self.hw = hw

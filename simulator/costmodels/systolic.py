@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from graphs.errors import EdgesimError
 from graphs.ops import CONV_KINDS, Kind, Op
-from simulator.costmodels.base import CostModel, FreeParameter, OpCost, Term, roofline
+from simulator.costmodels.base import CostModel, FreeParameter, OpCost, Term, require_positive, roofline
 from simulator.costmodels.systolic_cycles import DATAFLOWS, gemm_cycles
 from simulator.profile import Profile
 
@@ -164,10 +164,11 @@ class SystolicModel(CostModel):
         for key, allowed in (("depthwise_mapping", DEPTHWISE_MAPPINGS), ("partial_sums", PARTIAL_SUMS)):
             if getattr(hw.array, key) not in allowed:
                 raise EdgesimError(f"{where}: key 'array.{key}' must be one of {', '.join(allowed)}")
-        for table, key in (("array", "array_rows"), ("array", "array_cols"), ("array", "array_clock_hz"),
-                           ("vector", "vector_lanes"), ("vector", "vector_clock_hz")):
-            if not getattr(getattr(hw, table), key) > 0:
-                raise EdgesimError(f"{where}: key '{table}.{key}' must be positive")
+        require_positive(profile, {
+            "array.array_rows": hw.array.array_rows, "array.array_cols": hw.array.array_cols,
+            "array.array_clock_hz": hw.array.array_clock_hz,
+            "vector.vector_lanes": hw.vector.vector_lanes, "vector.vector_clock_hz": hw.vector.vector_clock_hz,
+        })
         if profile.offload is None:
             raise EdgesimError(
                 f"{where}: a systolic profile needs an [offload] table: its host link streams the "
