@@ -62,6 +62,10 @@ def check_calibration(
     train, held = split_rows(rows, n_train, seed)
     if not held:
         raise ValueError(f"{path} has {len(rows)} rows: nothing left after {n_train} for training")
+    # The score means something only if no held-out row was fitted and none was dropped.
+    fitted_lines = {r.line for r in train}
+    assert len(train) == n_train and not fitted_lines & {r.line for r in held}
+    assert len(fitted_lines) + len(held) == len(rows)
     reference_graphs(rows)  # build once, outside the timing: building is not calibrating
     start = time.perf_counter()
     result = calibrate(base, train, seed=seed, reference=path.name)
