@@ -56,18 +56,13 @@ def evaluate_variant(
     rows = []
     for model in models:
         report = predict(model, profile, fps=fps)
+        totals = report.to_dict(per_op=False)  # the report's own ms / mJ / W conversions
         row: dict[str, Any] = {
             "device": profile.name,
             "variant": _variant_name(overrides),
             **overrides,
             "model": model,
-            "latency_ms": report.latency_s * 1e3,
-            "energy_mj": report.energy_j * 1e3,
-            "dynamic_energy_mj": report.dynamic_energy_j * 1e3,
-            "max_fps": report.max_fps,
-            "avg_power_w": report.avg_power_w,
-            "macs": report.macs,
-            "params": report.params,
+            **{key: totals[key] for key in BASE_COLUMNS[3:]},
         }
         row.update(report.summary)
         rows.append(row)
