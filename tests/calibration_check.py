@@ -10,26 +10,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
+from refdata import refdata_path
 
 from simulator.calibrate import CalibrationResult, calibrate, score_held_out, split_rows
 from simulator.profile import load_profile
 from simulator.reference import load_reference, reference_graphs
 from simulator.validate import Metrics, ValidationResult
-
-REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
-
-
-def refdata_path(name: str) -> Path:
-    """An absolute path as given, else `name` inside `../shared/refdata`; skips the test
-    when the file is absent."""
-    path = Path(name) if Path(name).is_absolute() else REFDATA / name
-    if not path.is_file():
-        pytest.skip(f"reference data {path} not present (../shared/refdata next to the repo)")
-    return path
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from refdata import refdata_path
 
 from graphs.errors import EdgesimError
 from simulator.reference import (
@@ -144,9 +145,7 @@ def test_published_set_is_what_the_curation_script_makes() -> None:
     import importlib.util
 
     root = Path(__file__).resolve().parents[1]
-    raw = root.parent / "shared" / "refdata" / "published-raw.csv"
-    if not raw.is_file():
-        pytest.skip(f"{raw} not present (../shared/refdata next to the repo)")
+    raw = refdata_path("published-raw.csv")
     spec = importlib.util.spec_from_file_location("curate", root / "tools" / "curate_published.py")
     curate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(curate)

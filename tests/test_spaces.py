@@ -11,15 +11,13 @@ import itertools
 import random
 import statistics
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
+from refdata import refdata_path
 
 from graphs import EdgesimError, Kind, build, entry, parse_spec
 from graphs.spaces import fbnet as fb
 from graphs.spaces import nasbench201 as nb
-
-REFDATA = Path(__file__).resolve().parents[1].parent / "shared" / "refdata"
 
 ALL_CONV3 = nb.decode((3,) * 6)
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -31,9 +29,7 @@ def _nb(arch: str, **options: str):
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    path = REFDATA / name
-    if not path.is_file():
-        pytest.skip(f"reference data {path} not present (../shared/refdata next to the repo)")
+    path = refdata_path(name)
     with path.open() as f:
         return list(csv.DictReader(f))
 

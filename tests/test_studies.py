@@ -13,10 +13,11 @@ from simulator.studies.sweep import grid, parse_setting, sweep, write_rows
 
 def test_pareto_mask_by_hand():
     # (accuracy, latency): b dominates a (better and faster); c is slower but more accurate;
-    # d ties c on accuracy at more cost; e equals b exactly (neither dominates the other).
-    acc = [70, 72, 75, 75, 72]
-    lat = [10, 8, 20, 25, 8]
-    assert pareto_mask(acc, lat).tolist() == [False, True, True, False, True]
+    # d ties c on accuracy at more cost; e equals b exactly (neither dominates the other);
+    # f ties c on cost with less accuracy (dominated: cost is compared with <=, not <).
+    acc = [70, 72, 75, 75, 72, 74]
+    lat = [10, 8, 20, 25, 8, 20]
+    assert pareto_mask(acc, lat).tolist() == [False, True, True, False, True, False]
 
 
 def test_parse_setting_and_grid():
