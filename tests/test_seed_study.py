@@ -65,14 +65,17 @@ def test_report_numbers_are_the_predicted_ones(study):
     assert det["mAP (blog)"] == "24.3"
 
 
-def test_points_csv_is_predict_to_float_rounding(study):
+def test_points_csv_is_predict_to_six_digits(study):
+    # The CSVs carry 6 significant digits (no `3.7477388999999994`): rel 5e-6 is their rounding.
     with (study / "points.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert {r["model"] for r in rows} == {spec for _, spec, _ in family_models(quick=True)}
     for r in rows:
         for device in (EDGE_TPU, MOBILE_CPU):
             want = predict(r["model"], device).latency_s * 1e3
-            assert float(r[f"latency_ms_{device}"]) == pytest.approx(want, rel=1e-12)
+            cell = r[f"latency_ms_{device}"]
+            assert len(cell.replace(".", "").lstrip("0")) <= 6
+            assert float(cell) == pytest.approx(want, rel=5e-6)
 
 
 def test_story_direction_on_the_simulator(study):
@@ -97,7 +100,8 @@ def test_breakdown_slices_add_up_to_the_latency(study):
     for model in seed.BREAKDOWN_MODELS:
         for device in {r["device"] for r in rows}:
             total = sum(float(r["latency_ms"]) for r in rows if r["model"] == model and r["device"] == device)
-            assert total == pytest.approx(predict(model, device).latency_s * 1e3, rel=1e-9)
+            # Slices of 6 significant digits each: their sum holds to about 1e-5.
+            assert total == pytest.approx(predict(model, device).latency_s * 1e3, rel=1e-5)
 
 
 def point(model: str, family: str, top1: float, ms: float) -> Point:

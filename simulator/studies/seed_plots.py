@@ -49,18 +49,32 @@ def plot_accuracy_latency(result: SeedResult, path: Path) -> None:
                            edgecolors=STYLE[p.family][0], linewidths=1.2, zorder=4)
         lat_all = [p.latency_ms[device] for p in result.points]
         if max(lat_all) / min(lat_all) > 8:
-            ax.set_xscale("log")
+            log_axis_with_readable_ticks(ax)
         ax.set_xlabel(f"simulated latency on {device} (ms)")
         ax.set_ylabel("ImageNet top-1 (%)")
         ax.set_title(f"{device} ({result.profiles[device].description.split(',')[0]})", fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8, loc="lower right", title="line: family front; ☆ published", title_fontsize=7)
+    axes[0][0].legend(fontsize=8, loc="lower right", title_fontsize=7,
+                      title="line: family front; faded: variants off the front; ☆ published")
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
 
+def log_axis_with_readable_ticks(ax) -> None:
+    """A log x axis labelled at 1-2-5 steps: the default labels only powers of ten, which
+    leaves a one-decade axis with two ticks."""
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot_power(result: SeedResult, path: Path) -> None:
+    from matplotlib.patches import Patch
+
     from simulator.plots import pyplot
 
     plt = pyplot()
@@ -79,8 +93,11 @@ def plot_power(result: SeedResult, path: Path) -> None:
                 ha="center", va="bottom", fontsize=7, color="0.3")
     ax.set_xlabel(f"simulated average Edge TPU power at {FPS:g} fps (W), {EDGE_TPU}")
     ax.grid(axis="x", alpha=0.3)
+    families = dict.fromkeys(p.family for p in pts)
+    ax.legend(handles=[Patch(color=STYLE[f][0], label=f) for f in families], fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), title="family (top-1 in brackets)", title_fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -98,8 +115,9 @@ def plot_detection(result: SeedResult, path: Path) -> None:
         if published:
             ax.scatter(*zip(*published, strict=True), marker="_", s=600, color="k", lw=2, label="published")
         labels = [f"{d.backbone}\n{'' if d.coco_map is None else f'{d.coco_map:g} mAP'}" for d in result.detections]
-        ax.set_xticks(x, labels, fontsize=7)
-        ax.set_ylabel(f"SSDLite 320×320 latency on {device} (ms)")
+        ax.set_xticks(x, labels, fontsize=7, rotation=25, ha="right", rotation_mode="anchor")
+        ax.set_title(f"SSDLite 320×320 on {device}", fontsize=9)
+        ax.set_ylabel("simulated latency (ms)")
         ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

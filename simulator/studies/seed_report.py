@@ -423,10 +423,12 @@ def _summary(checks: Sequence[Verdict]) -> str:
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Floats to 6 significant digits: simulated figures carry no more, and a reader should
+    not see 3.7477388999999994."""
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([f"{v:.6g}" if isinstance(v, float) else v for v in row] for row in rows)
 
 
 def write_csvs(result: SeedResult, folder: Path) -> list[Path]:
