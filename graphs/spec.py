@@ -9,6 +9,7 @@ import ast
 from pathlib import Path
 from typing import Any
 
+from graphs.batch import DYNAMIC_BATCH_META, check_batch, with_batch
 from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
 from graphs.registry import ModelEntry, entry
@@ -87,36 +88,62 @@ def canonical(spec: str) -> str:
         return spec.strip()
     name, options = parse_spec(spec)
     model = entry(name)
+    batch = _batch_option(spec, options)
     _check_options(model, options)
     defaults = model.defaults()
     kept = {k: v for k, v in sorted(options.items()) if defaults.get(k) != v}
+    if batch != 1:
+        kept = dict(sorted({**kept, "batch": batch}.items()))
     if not kept:
         return name
     return f"{name}({', '.join(f'{k}={v!r}' for k, v in kept.items())})"
 
 
-def build(spec: str | OpGraph, allow_unknown: bool = False) -> OpGraph:
+def build(spec: str | OpGraph, allow_unknown: bool = False, batch: int | None = None) -> OpGraph:
     """The graph a spec names: a zoo model, a search-space point or a graph file.
     `allow_unknown`: ONNX ops without an edgesim kind become `unknown` ops instead of an
-    error."""
+    error. The batch size is the spec's `batch=B` option or `batch` (they must agree);
+    a graph file takes one only where its input's batch axis was dynamic."""
+    if batch is not None:
+        check_batch(batch, "--batch")
     if isinstance(spec, OpGraph):
-        return spec
+        return spec if batch is None else with_batch(spec, batch)
     if is_path_spec(spec):
-        return _load_file(Path(spec.strip()), allow_unknown)
+        graph = _load_file(Path(spec.strip()), allow_unknown)
+        if batch in (None, 1):
+            return graph
+        if not graph.meta.get(DYNAMIC_BATCH_META):
+            raise EdgesimError(
+                f"{spec.strip()}: its input has a fixed batch size; export it with a dynamic "
+                "batch axis to price batch {batch}"
+            )
+        return with_batch(graph, batch)
     name, options = parse_spec(spec)
     model = entry(name)
+    spec_batch = _batch_option(spec, options)
+    if batch is not None and "batch" in parse_spec(spec)[1] and batch != spec_batch:
+        raise EdgesimError(f"{spec}: batch={spec_batch} in the spec but batch {batch} asked for")
     try:
-        return model.builder(**_check_options(model, options))
+        graph = model.builder(**_check_options(model, options))
     except (ValueError, KeyError, IndexError) as exc:
         raise EdgesimError(f"{spec}: {exc}") from None
+    return with_batch(graph, spec_batch if batch is None else batch)
+
+
+def _batch_option(spec: str, options: dict[str, Any]) -> int:
+    """Remove the `batch` option every model spec accepts from `options`; its value (1
+    when absent)."""
+    return check_batch(options.pop("batch", 1), f"{spec.strip()}: batch")
 
 
 def published_accuracy(spec: str) -> tuple[float, str, str] | None:
     """(value, metric, source) of the published accuracy of a zoo variant, if any."""
     if is_path_spec(spec):
         return None
-    key = canonical(spec)
-    model = entry(parse_spec(spec)[0])
+    name, options = parse_spec(spec)
+    options.pop("batch", None)  # accuracy is per sample
+    key = canonical(f"{name}({', '.join(f'{k}={v!r}' for k, v in options.items())})")
+    model = entry(name)
     if key not in model.accuracy:
         return None
     return model.accuracy[key], model.metric, model.accuracy_source

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from graphs.batch import check_batch
 from graphs.errors import EdgesimError
 from graphs.flat import FlatGraph
 from graphs.graph import OpGraph
@@ -65,7 +66,8 @@ class Predictor:
         """Latencies (ms) or energies (mJ) of search-space points given as arch strings or
         integer codes (`graphs.spaces.<space>.encode`), priced segment by segment where
         that is exact and as whole graphs where it is not; `options` are the space's
-        (dataset, variant)."""
+        (dataset, variant; none for `ofa_mbv3`, whose arch strings carry the resolution)
+        and `batch` (default 1: latency and energy per batch of that many samples)."""
         from graphs.spaces import SPACES
 
         if metric not in METRICS:
@@ -73,14 +75,16 @@ class Predictor:
         if space not in SPACES:
             raise EdgesimError(f"unknown search space {space!r}; spaces: {', '.join(SPACES)}")
         module = SPACES[space]
-        shape = module.input_shape(options.get("dataset", module.DEFAULT_DATASET))
+        batch = check_batch(options.pop("batch", 1))
         pick = 0 if metric == "latency" else 1
         values = []
         for arch in archs:
             arch = arch if isinstance(arch, str) else module.decode(arch)
-            priced = self._pricer.price(module.segments(arch, **options), shape)
+            segments, (n, *sample) = module.chain(arch, **options)
+            priced = self._pricer.price(segments, (n * batch, *sample))
             if priced is None:
-                result = run(self.graph(module.spec(arch, **options)), self.profile)
+                spec = module.spec(arch, **options)
+                result = run(self.graph(spec if batch == 1 else build(spec, batch=batch).flat()), self.profile)
                 priced = (result.latency_s, result.energy_j)
             values.append(priced[pick])
         return _milli(values)

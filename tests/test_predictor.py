@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from graphs import EdgesimError
-from graphs.spaces import fbnet, nasbench201
+from graphs.spaces import fbnet, nasbench201, ofa_mbv3
 from simulator import predict
 from simulator.predictor import Predictor
 from simulator.profile import device_names
@@ -16,6 +16,7 @@ SPACE_CASES = [
     ("nasbench201", nasbench201, {"dataset": "imagenet16-120"}, 40),
     ("fbnet", fbnet, {"dataset": "imagenet"}, 60),
     ("fbnet", fbnet, {"dataset": "cifar100"}, 60),
+    ("ofa_mbv3", ofa_mbv3, {}, 15),  # 300 subnets on three devices: test_ofa.py
 ]
 
 

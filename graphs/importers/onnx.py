@@ -49,6 +49,7 @@ from google.protobuf.message import DecodeError
 from onnx import TensorProto, external_data_helper, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
+from graphs.batch import DYNAMIC_BATCH_META
 from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
 from graphs.ops import Kind, Op, Shape
@@ -75,7 +76,7 @@ def load_onnx(path: str | Path, allow_unknown: bool = False) -> OpGraph:
     )
     if not opset:
         raise EdgesimError(f"{path}: the model declares no ONNX opset; re-export it")
-    inputs = _fixed_inputs(model.graph, path, notes)
+    inputs, dynamic_batch = _fixed_inputs(model.graph, path, notes)
     folded = _Folded.run(model.graph, inputs, opset, path, notes)
     meta = {
         "source": str(path),
@@ -83,6 +84,7 @@ def load_onnx(path: str | Path, allow_unknown: bool = False) -> OpGraph:
         "onnx_opset": opset,
         "producer": f"{model.producer_name} {model.producer_version}".strip(),
         "notes": notes,
+        DYNAMIC_BATCH_META: dynamic_batch,
     }
     graph = OpGraph(path.stem, {name: shape for name, (shape, _) in inputs.items()}, meta)
     _Lowering(graph, folded, path, allow_unknown).run()
@@ -129,10 +131,12 @@ def _is_external(tensor: TensorProto) -> bool:
     return tensor.data_location == TensorProto.EXTERNAL
 
 
-def _fixed_inputs(graph: onnx.GraphProto, path: Path, notes: list[str]) -> dict[str, tuple]:
-    """Graph inputs (not initializers) → (static shape, element type); batch fixed to 1."""
+def _fixed_inputs(graph: onnx.GraphProto, path: Path, notes: list[str]) -> tuple[dict[str, tuple], bool]:
+    """Graph inputs (not initializers) → (static shape, element type), batch fixed to 1;
+    and whether a batch axis was dynamic (the graph can then take any batch size)."""
     initializers = {t.name for t in graph.initializer}
     out: dict[str, tuple] = {}
+    dynamic_batch = False
     for value in graph.input:
         if value.name in initializers:  # IR < 4 models list weights as inputs too
             continue
@@ -149,6 +153,7 @@ def _fixed_inputs(graph: onnx.GraphProto, path: Path, notes: list[str]) -> dict[
             label = dim.dim_param or "?"
             if axis == 0:
                 dims.append(1)
+                dynamic_batch = True
                 notes.append(f"input {value.name!r}: dynamic batch dimension {label!r} set to 1")
                 continue
             raise EdgesimError(
@@ -156,7 +161,7 @@ def _fixed_inputs(graph: onnx.GraphProto, path: Path, notes: list[str]) -> dict[
                 "costs depend on it: re-export the model with a fixed input size"
             )
         out[value.name] = (tuple(dims), ttype.elem_type)
-    return out
+    return out, dynamic_batch
 
 
 # -- constant folding and shapes ------------------------------------------------------

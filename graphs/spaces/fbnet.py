@@ -140,6 +140,11 @@ def input_shape(dataset: str = DEFAULT_DATASET) -> tuple[int, int, int, int]:
     return (1, 3, res, res)
 
 
+def chain(arch: str, dataset: str = DEFAULT_DATASET) -> tuple[tuple[Segment, ...], tuple[int, int, int, int]]:
+    """(segments, batch-1 input shape) of an arch, for the segment fast path."""
+    return segments(arch, dataset), input_shape(dataset)
+
+
 @functools.lru_cache(maxsize=1 << 12)  # search loops revisit archs; the chain is immutable
 def segments(arch: str, dataset: str = DEFAULT_DATASET) -> tuple[Segment, ...]:
     """The network as a chain of segments: stem, the 22 blocks, head. A block's key is its

@@ -1,0 +1,86 @@
+"""Batch size on the graph side: every model spec takes `batch=B`; shapes, MACs and
+activation bytes scale with B and weights do not; bad batch sizes are one-line errors."""
+
+import numpy as np
+import onnx
+import pytest
+from test_onnx import _torch_like_model
+
+from graphs import EdgesimError
+from graphs.batch import with_batch
+from graphs.registry import entries
+from graphs.spaces import fbnet, nasbench201
+from graphs.spaces import ofa_mbv3 as ofa
+from graphs.spec import build, canonical
+from simulator.predictor import Predictor
+
+
+@pytest.mark.parametrize("name", sorted(e.name for e in entries()))
+def test_every_model_spec_takes_a_batch(name):
+    one = build(name)
+    four = build(f"{name}(batch=4)")
+    assert four.macs == 4 * one.macs and four.params == one.params
+    for a, b in zip(one.ops(), four.ops(), strict=True):
+        assert b.output == (4 * a.output[0], *a.output[1:])
+        assert b.out_bytes == 4 * a.out_bytes and b.weight_bytes == a.weight_bytes
+    assert build(name, batch=4) == four
+
+
+def test_spec_option_and_keyword_agree_and_canonical_keeps_the_batch():
+    assert canonical("mobilenet_v2(batch=8, width=1.0)") == "mobilenet_v2(batch=8)"
+    assert canonical("mobilenet_v2(batch=1)") == "mobilenet_v2"
+    assert build("mobilenet_v2(batch=8)", batch=8).inputs["input"] == (8, 3, 224, 224)
+    with pytest.raises(EdgesimError, match="batch=8 in the spec but batch 4"):
+        build("mobilenet_v2(batch=8)", batch=4)
+
+
+@pytest.mark.parametrize(
+    "spec, batch, message",
+    [
+        ("mobilenet_v2(batch=0)", None, "batch must be at least 1, not 0"),
+        ("mobilenet_v2(batch=-2)", None, "batch must be at least 1, not -2"),
+        ("mobilenet_v2(batch=2.5)", None, r"whole number of samples \(1, 2, ...\), not 2.5"),
+        ("mobilenet_v2(batch='8')", None, "whole number of samples"),
+        ("mobilenet_v2(batch=True)", None, "whole number of samples"),
+        ("mobilenet_v2", 0, "--batch must be at least 1"),
+        ("mobilenet_v2", 1.5, "--batch must be a whole number"),
+    ],
+)
+def test_bad_batch_sizes_are_one_line_errors(spec, batch, message):
+    with pytest.raises(EdgesimError, match=message) as err:
+        build(spec, batch=batch)
+    assert "\n" not in str(err.value)
+
+
+def test_onnx_with_a_dynamic_batch_axis_takes_a_batch(tmp_path):
+    path = tmp_path / "torchlike.onnx"
+    onnx.save(_torch_like_model(), path)
+    one = build(str(path))
+    eight = build(str(path), batch=8)
+    assert eight.macs == 8 * one.macs and eight.params == one.params
+    assert eight.op("to_seq").output == (8, 4, 4)
+    # the same graph saved as JSON keeps its dynamic batch axis
+    one.save(tmp_path / "g.json")
+    assert build(str(tmp_path / "g.json"), batch=8) == eight
+
+
+def test_a_fixed_batch_graph_refuses_another(tmp_path):
+    build("mobilenet_v2").save(tmp_path / "fixed.json")
+    with pytest.raises(EdgesimError, match="fixed batch size"):
+        build(str(tmp_path / "fixed.json"), batch=2)
+    assert build(str(tmp_path / "fixed.json"), batch=1).macs == build("mobilenet_v2").macs
+    with pytest.raises(EdgesimError, match="not batch 1"):
+        with_batch(build("mobilenet_v2(batch=2)"), 2)
+
+
+@pytest.mark.parametrize(
+    "space, module, options",
+    [("ofa_mbv3", ofa, {}), ("fbnet", fbnet, {"dataset": "imagenet"}), ("nasbench201", nasbench201, {})],
+)
+@pytest.mark.parametrize("device", ["gtx-1080ti", "pixel4-cpu", "coral-usb"])
+def test_predict_space_at_a_batch_equals_whole_graph_pricing(space, module, options, device):
+    archs = module.sample(20, seed=5)
+    predictor = Predictor(device)
+    fast = predictor.predict_space(space, archs, batch=16, **options)
+    whole = predictor.predict([build(module.spec(a, **options), batch=16) for a in archs])
+    np.testing.assert_allclose(fast, whole, rtol=1e-12)
