@@ -2,12 +2,15 @@
 
 Format (one row per measured network, header required):
 
-    model,latency_ms,energy_mj,device,source
+    model,latency_ms,energy_mj,device,source[,boundary]
 
 `model` is a model spec (`graphs.spec`), `latency_ms` one batch-1 inference, `energy_mj`
-empty where not measured, `device` the campaign/device, `source` the citation. A file is
-read whole or not at all: a malformed row raises `EdgesimError` naming the file and line.
-Shipped sets (in `simulator/data/`) can be named without a path, e.g. `published`.
+empty where not measured, `device` the campaign/device, `source` the citation. The
+optional `boundary` column says what a measured energy covers (`BOUNDARIES`: chip,
+core-rail, module, board, usb); a row that leaves it empty is taken to be measured at the
+boundary of the profile it is scored on. A file is read whole or not at all: a malformed
+row raises `EdgesimError` naming the file and line. Shipped sets (in `simulator/data/`)
+can be named without a path, e.g. `published`.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from pathlib import Path
 from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
 from graphs.spec import build, canonical, is_path_spec
+from simulator.boundary import BOUNDARIES
 
 COLUMNS = ("model", "latency_ms", "energy_mj", "device", "source")
+BOUNDARY = "boundary"  # the optional column
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,14 @@ class ReferenceRow:
     source: str
     file: str = ""
     line: int = 0
+    boundary: str | None = None  # what the measured energy covers; None: the profile's
+
+    @property
+    def is_power_run(self) -> bool:
+        """A row measured for its energy at a stated boundary. Its latency was timed under
+        the power run's conditions (typically a Python loop around one input), not a
+        benchmark tool's, so it scores energy and power, not latency."""
+        return self.boundary is not None and self.energy_mj is not None
 
     @property
     def where(self) -> str:
@@ -86,7 +99,7 @@ def load_reference(path_or_name: str | Path) -> list[ReferenceRow]:
         raise EdgesimError(
             f"{origin}:1: missing column {', '.join(missing)}; expected {','.join(COLUMNS)}"
         )
-    col = {name: header.index(name) for name in COLUMNS}
+    col = {name: header.index(name) for name in (*COLUMNS, BOUNDARY) if name in header}
     rows = []
     for line, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
@@ -119,7 +132,10 @@ def _row(cells: Sequence[str], col: dict[str, int], origin: str, line: int) -> R
     device = cells[col["device"]].strip()
     if not device:
         raise EdgesimError(f"{where}: empty device")
-    return ReferenceRow(model, latency, energy, device, cells[col["source"]].strip(), origin, line)
+    boundary = (cells[col[BOUNDARY]].strip() or None) if BOUNDARY in col else None
+    if boundary is not None and boundary not in BOUNDARIES:
+        raise EdgesimError(f"{where}: boundary {boundary!r} is not one of {', '.join(BOUNDARIES)}")
+    return ReferenceRow(model, latency, energy, device, cells[col["source"]].strip(), origin, line, boundary)
 
 
 def _number(text: str, where: str, column: str) -> float | None:

@@ -76,6 +76,21 @@ def test_a_bad_row_refuses_the_file_naming_file_and_line(
     assert "\n" not in text
 
 
+def test_optional_boundary_column(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER.strip() + ",boundary\n"
+                 "mobilenet_v2,4.2,18.5,coral-devboard@int8,paper,board\n"
+                 "mobilenet_v2,4.2,,coral-devboard@int8,paper,\n")
+    with_boundary, without = load_reference(path)
+    assert (with_boundary.boundary, without.boundary) == ("board", None)
+    # A measured energy at a stated boundary is a power run; a latency-only row is not.
+    assert with_boundary.is_power_run and not without.is_power_run
+    assert load_reference(write(tmp_path, HEADER + GOOD, "plain.csv"))[0].boundary is None
+    bad = write(tmp_path, HEADER.strip() + ",boundary\nmobilenet_v2,4.2,1,d,s,wall\n", "bad.csv")
+    with pytest.raises(EdgesimError, match=r"bad.csv:2: boundary 'wall' is not one of chip, core-rail, "
+                                           r"module, board, usb"):
+        load_reference(bad)
+
+
 def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
     path = write(tmp_path, "model,energy_mj,device,source\nmobilenet_v2,,d,s\n")
     with pytest.raises(EdgesimError, match=re.escape(f"{path}:1: missing column latency_ms")):
@@ -135,7 +150,8 @@ def test_published_set_ships_and_every_row_builds() -> None:
         profile, _, precision = row.device.partition("@")
         assert profile and "@" not in profile, row.device
         assert precision in ("fp32", "fp16", "int8"), row.device
-        assert "published-raw.csv line" in row.source, row.where
+        origin = "published_energy.csv line" if row.is_power_run else "published-raw.csv line"
+        assert origin in row.source, row.where
     # MobileNetV3 paper Table 3: V3-Large 1.0 on the Pixel 1 big core, float, 51 ms.
     (v3,) = [r for r in published if r.model == "mobilenet_v3_large" and r.device == "pixel1-cpu@fp32"]
     assert v3.latency_ms == 51.0

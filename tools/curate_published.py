@@ -13,6 +13,12 @@ keeps the rows edgesim can check itself against, rewritten in the reference form
   `edgesim validate --device PROFILE` scores a profile on the rows of its own precision.
 - `source`: the raw row's citation, its line in published-raw.csv and any assumption made.
 
+Energy rows come from `tools/published_energy.csv`, figures read from the primary sources
+result files (latency and power while inferring, or energy per inference) with the
+measurement boundary and conditions of each; where only power was measured, energy per
+inference = power × latency, and the source says so. They fill the `boundary` column
+(chip, core-rail, module, board, usb), which latency-only rows leave empty.
+
 Left out: rows whose notes or fields say unverified, inferred, approximate, likely,
 superseded or that source versions differ; ablation rows; batch sizes other than 1;
 CPU rows whose thread count is not stated or differs from the profile's `compute.cores`;
@@ -39,6 +45,8 @@ from graphs.spec import build, canonical  # noqa: E402
 
 RAW = ROOT.parent / "shared" / "refdata" / "published-raw.csv"
 OUT = ROOT / "simulator" / "data" / "published.csv"
+ENERGY = ROOT / "tools" / "published_energy.csv"
+HEADER = ["model", "latency_ms", "energy_mj", "device", "source", "boundary"]
 
 SKIP_WORDS = ("unverified", "inferred", "approximate", "likely", "superseded",
               "versions differ", "ablation")
@@ -155,7 +163,8 @@ def profile_cores(profile: str) -> int | None:
 
 
 def curate(raw_path: Path) -> tuple[list[list[str]], Counter]:
-    """The curated rows, and why the others were left out (reason -> count)."""
+    """The curated rows (the raw file's, then the measured energy rows), and why raw rows
+    were left out (reason -> count)."""
     out: list[list[str]] = []
     skipped: Counter = Counter()
     taken: set[tuple[str, str]] = set()
@@ -169,7 +178,7 @@ def curate(raw_path: Path) -> tuple[list[list[str]], Counter]:
                 continue
             taken.add((row[0], row[3]))
             out.append(row)
-    return out, skipped
+    return out + energy_rows(), skipped
 
 
 def _curate_row(r: dict[str, str], line: int) -> tuple[str, list[str] | None]:
@@ -207,13 +216,33 @@ def _curate_row(r: dict[str, str], line: int) -> tuple[str, list[str] | None]:
     source += f" [published-raw.csv line {line}: {r['model']} {r['variant']}".rstrip()
     source += f", {r['device']}]" + (f" ({notes})" if notes else "")
     energy = r["energy_mj"].strip()
-    return "", [spec, repr(latency), energy, f"{profile}@{precision}", source]
+    return "", [spec, repr(latency), energy, f"{profile}@{precision}", source, ""]
+
+
+def energy_rows(path: Path = ENERGY) -> list[list[str]]:
+    """The measured energy/power rows in the reference format, energy derived from power
+    × latency where the source measured power."""
+    out = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for line, r in enumerate(csv.DictReader(fh), start=2):
+            spec = canonical(r["model"])
+            build(spec)  # every row must name a network the zoo builds
+            latency = float(r["latency_ms"])
+            if r["energy_mj"].strip():
+                energy, how = float(r["energy_mj"]), "energy per inference as measured"
+            else:
+                energy = float(r["power_w"]) * latency
+                how = f"energy = {float(r['power_w']):g} W while inferring x {latency:g} ms"
+            source = f"{r['source']} [{path.name} line {line}: {r['conditions']}; {how}]"
+            out.append([spec, repr(latency), f"{energy:.6g}", f"{r['profile']}@{r['precision']}",
+                        source, r["boundary"]])
+    return out
 
 
 def render(rows: list[list[str]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["model", "latency_ms", "energy_mj", "device", "source"])
+    writer.writerow(HEADER)
     writer.writerows(rows)
     return buf.getvalue()
 
