@@ -50,15 +50,26 @@ class Predictor:
                 self._graphs.popitem(last=False)
         return flat
 
-    def predict(self, models: Iterable[str | OpGraph | FlatGraph], metric: str = "latency") -> np.ndarray:
+    def predict(
+        self, models: Iterable[str | OpGraph | FlatGraph], metric: str = "latency", quantile: float | None = None
+    ) -> np.ndarray:
+        """Predictions in ms (mJ). With `quantile` (e.g. 0.9), the conformal quantile of
+        the measured value instead, from the profile's validated interval: "fits the budget
+        with 90 % confidence" is `predict(models, quantile=0.9) <= budget`."""
         if metric not in METRICS:
             raise EdgesimError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
+        factor = 1.0 if quantile is None else self._quantile_factor(metric, quantile)
         profile = self.profile
         if metric == "latency":
             values = [run(self.graph(m), profile).latency_s for m in models]
         else:
             values = [run(self.graph(m), profile).energy_j for m in models]
-        return _milli(values)
+        return _milli(values) * factor
+
+    def _quantile_factor(self, metric: str, quantile: float) -> float:
+        from simulator import intervals
+
+        return intervals.ratio_quantile(intervals.require(self.profile, metric), quantile)
 
     def predict_space(
         self, space: str, archs: Iterable[str | Sequence[int]], metric: str = "latency", **options: str

@@ -48,11 +48,19 @@ def run(args: argparse.Namespace) -> int:
     result = calibrate(base, train, name=out.stem, seed=args.seed if held else None,
                        reference=str(args.reference))
 
+    from simulator.cli.output import format_table
+
     print(f"{base.name} calibrated on {len(train)} of {len(rows)} rows of {args.reference}")
+    print(f"chosen by leave-one-out: {result.chosen}")
+    print()
+    print(format_table(
+        ["leave-one-out on the training rows", "base, one fitted scale", "fit", "MACs proxy"],
+        [["MAPE", *(f"{result.cv[k].mape:.1%}" for k in ("base", "fit", "proxy"))],
+         ["Kendall tau", *(f"{result.cv[k].kendall:.3f}" for k in ("base", "fit", "proxy"))]],
+    ))
     print()
     print(metrics_table({"base": result.base_metrics, "fitted": result.metrics}, "training rows"))
     print()
-    from simulator.cli.output import format_table
 
     print(format_table(
         ["field", "base", "fitted", "ratio"],
@@ -67,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"held out: {len(held)} rows (MACs proxy scaled on the same training rows)")
         print(metrics_table({"fitted": check.metrics, "MACs proxy": check.proxy}, "held-out rows"))
 
+    for warning in result.warnings:
+        print(f"\nwarning: {warning}")
     _write_atomic(out, to_toml(result.profile))
     print(f"\nwrote {out}: use it as --device {out}")
     return 0

@@ -19,6 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="OUT.png", help="write a predicted-vs-measured log-log plot")
     p.add_argument("--worst", type=int, default=5, help="how many worst rows to list (default 5)")
+    p.add_argument("--interval", type=float, default=0.8, metavar="LEVEL",
+                   help="central interval whose coverage is reported, where the profile has one (default 0.8)")
     p.set_defaults(run=run)
 
 
@@ -26,20 +28,30 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from simulator.api import resolve_profile
+    from simulator.comparison import compare
     from simulator.reference import load_reference, rows_for_device
-    from simulator.validate import plot, validate
+    from simulator.validate import plot
 
     profile = resolve_profile(args.device)
     rows = rows_for_device(load_reference(args.reference), profile.name, profile.precision)
-    result = validate(profile, rows)
+    found = compare(profile, rows, level=args.interval)
+    result = found.result
     if args.plot:
-        plot(result, args.plot, title=f"{profile.name} on {args.reference} (n={len(rows)})")
+        plot(result, args.plot, title=f"{profile.name} on {args.reference} (n={len(found.scored)})")
     if args.json:
-        print(json.dumps(result.to_dict(worst=args.worst), indent=2))
+        print(json.dumps(found.to_dict(worst=args.worst), indent=2))
         return 0
-    print(f"{profile.name} on {args.reference}: {len(rows)} rows")
+    print(f"{profile.name} on {args.reference}: {len(found.scored)} rows")
+    if found.left_out:
+        print(f"({found.left_out} rows the profile was fitted to are left out)")
     print()
-    print(metrics_table({"model": result.metrics, "MACs proxy": result.proxy}))
+    columns = {"calibrated" if found.stock else "model": result.metrics}
+    if found.stock:
+        columns[f"stock {found.stock.device}"] = found.stock.metrics
+    columns["MACs proxy"] = result.proxy
+    print(metrics_table(columns))
+    if found.coverage is not None:
+        print(f"\n{args.interval:.0%} interval covers {found.coverage:.1%} of the rows ({found.interval_backing})")
     print()
     print(worst_table(result, args.worst))
     if args.plot:

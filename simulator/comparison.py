@@ -1,0 +1,77 @@
+"""A profile scored on reference rows beside what it should beat: for a calibrated
+profile its stock base, always the MACs proxy, and the coverage of its prediction
+interval where it has one. Rows a profile was fitted to are never the rows that check it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphs.errors import EdgesimError
+from simulator import intervals
+from simulator.profile import Profile, profile_from_mapping
+from simulator.reference import ReferenceRow
+from simulator.validate import ValidationResult, validate
+
+
+@dataclass(frozen=True)
+class Comparison:
+    result: ValidationResult  # the profile (and the MACs proxy) on the scored rows
+    stock: ValidationResult | None  # the stock base of a calibrated profile, same rows
+    scored: tuple[ReferenceRow, ...]
+    left_out: int  # rows dropped because the profile was fitted to them
+    level: float
+    coverage: float | None  # share of scored rows inside the `level` interval
+    interval_backing: str
+
+    def to_dict(self, worst: int = 5) -> dict[str, Any]:
+        data = self.result.to_dict(worst=worst)
+        data["rows_fitted_left_out"] = self.left_out
+        if self.stock is not None:
+            data["stock"] = {"device": self.stock.device, **self.stock.metrics.to_dict()}
+        if self.coverage is not None:
+            data["interval"] = {"level": self.level, "coverage": self.coverage, "backed_by": self.interval_backing}
+        return data
+
+
+def stock_base(profile: Profile) -> Profile | None:
+    """The profile a calibrated `profile` was fitted from (its free fields and runtime
+    switch back at their recorded base values), or None for an uncalibrated one."""
+    record = profile.calibration or {}
+    before = record.get("before")
+    if not before or "base_prune_dead_ops" not in record:
+        return None
+    base = profile.replace(**dict(before), **{"runtime.prune_dead_ops": record["base_prune_dead_ops"]})
+    data = base.to_mapping()
+    data.pop("calibration")
+    data["name"] = record["base"]
+    return profile_from_mapping(data, profile.path or f"<{record['base']}>")
+
+
+def fitted_lines(profile: Profile, rows: Sequence[ReferenceRow]) -> set[int]:
+    """Lines of `rows` the profile's calibration was fitted to (same file name)."""
+    record = profile.calibration or {}
+    lines = record.get("fitted_rows")
+    if not lines or not rows:
+        return set()
+    if Path(str(record.get("reference", ""))).name != Path(rows[0].file).name:
+        return set()
+    return set(lines)
+
+
+def compare(profile: Profile, rows: Sequence[ReferenceRow], level: float = 0.8) -> Comparison:
+    fitted = fitted_lines(profile, rows)
+    scored = [r for r in rows if r.line not in fitted]
+    if not scored:
+        raise EdgesimError(f"{profile.name} was fitted to every one of these {len(rows)} rows: nothing left to check")
+    result = validate(profile, scored)
+    base = stock_base(profile)
+    stock = validate(base, scored, proxy_scale=result.proxy_scale_ms_per_mac) if base else None
+    coverage = None
+    backing = ""
+    if intervals.residuals(profile) is not None:
+        coverage = intervals.coverage(profile, result.predicted_ms, result.measured_ms, level)
+        backing = intervals.backing(profile)
+    return Comparison(result, stock, tuple(scored), len(rows) - len(scored), level, coverage, backing)
