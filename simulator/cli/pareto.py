@@ -1,4 +1,5 @@
-"""`edgesim pareto`: accuracy against latency or energy, the front, a CSV and a figure."""
+"""`edgesim pareto`: accuracy against latency and/or energy on one or more devices: the
+points ranked by non-dominated sorting, a table and a figure with a front per device."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import argparse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pareto", help="accuracy vs latency/energy Pareto front")
-    p.add_argument("--device", required=True)
+    p = sub.add_parser("pareto", help="accuracy vs latency/energy Pareto fronts")
+    p.add_argument("--device", action="append", required=True,
+                   help="device name or profile TOML (repeat for a front per device)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--models", nargs="+", metavar="SPEC",
                        help="zoo specs (default: every zoo variant with a published accuracy)")
@@ -15,7 +17,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, help="with --space: a seeded sample of N points of the accuracy file")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--accuracy", help="CSV with columns model,accuracy (needed with --space)")
-    p.add_argument("--metric", choices=("latency", "energy"), default="latency")
+    p.add_argument("--metric", action="append", choices=("latency", "energy"),
+                   help="cost to rank against (repeat for several; default latency)")
+    p.add_argument("--format", choices=("csv", "json", "parquet"), default="csv",
+                   help="format of the points table (default csv; parquet needs pandas and pyarrow)")
     p.add_argument("--out", required=True, help="output folder (created)")
     p.set_defaults(run=run)
 
@@ -28,11 +33,14 @@ def run(args: argparse.Namespace) -> int:
     from simulator.studies.pareto import (
         pareto_points,
         plot_points,
+        point_rows,
         read_accuracy_csv,
-        write_points,
         zoo_accuracies,
     )
+    from simulator.tabular import write_table
 
+    metrics = list(dict.fromkeys(args.metric or ["latency"]))
+    devices = list(dict.fromkeys(args.device))
     if args.space:
         if not args.accuracy:
             raise EdgesimError("--space needs --accuracy FILE.csv with columns model,accuracy")
@@ -44,12 +52,14 @@ def run(args: argparse.Namespace) -> int:
             spec for e in entries() if e.task == "classification" and e.metric == "top1" for spec in e.accuracy
         ]
         accuracies = zoo_accuracies(models)
-    points = pareto_points(accuracies, args.device, args.metric)
+    points = pareto_points(accuracies, devices, metrics)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    write_points(points, out / "pareto.csv", args.metric)
-    plot_points(points, out / "pareto.png", args.device, args.metric)
-    front = [p.model for p in points if p.pareto]
-    print(f"{len(points)} points, {len(front)} on the front: {', '.join(front)}")
-    print(f"-> {out / 'pareto.csv'}, {out / 'pareto.png'}")
+    table = out / f"pareto.{args.format}"
+    write_table(*point_rows(points, metrics), args.format, table)
+    plot_points(points, out / "pareto.png", metrics)
+    for device in devices:
+        front = [p.model for p in points if p.device == device and p.pareto]
+        print(f"{device}: {len(accuracies)} points, {len(front)} on the front: {', '.join(front)}")
+    print(f"-> {table}, {out / 'pareto.png'}")
     return 0

@@ -159,8 +159,9 @@ def _fmt(value: Any) -> Any:
 
 def plot_rows(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Sequence[Any]], out: Path) -> list[Path]:
     """A line plot of latency against the first setting (one line per model and value of
-    the second), and with two or more settings a heat map per model over the first two
-    (further settings at their first value)."""
+    the second), and with two or more settings a heat map per model over the first two.
+    Settings a figure does not vary are held at their first value, and its title says so;
+    legends sit outside the axes."""
     from simulator.plots import pyplot
 
     plt = pyplot()
@@ -168,8 +169,10 @@ def plot_rows(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Sequence
     models = list(dict.fromkeys(r["model"] for r in rows))
     first = keys[0]
     paths = []
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     rest_fixed = {k: settings[k][0] for k in keys[2:]}
+    device = rows[0]["device"] if rows else ""
+    held = _held_text(device, rest_fixed)
     second_values = settings[keys[1]] if len(keys) > 1 else [None]
     for model in models:
         for value in second_values:
@@ -182,8 +185,9 @@ def plot_rows(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Sequence
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
     ax.set_xlabel(first)
     ax.set_ylabel("latency (ms)")
+    ax.set_title(held, fontsize=8)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     paths.append(out / "sweep_lines.png")
     fig.savefig(paths[-1], dpi=120)
@@ -204,10 +208,17 @@ def plot_rows(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Sequence
                 for ix, v in enumerate(row):
                     ax.text(ix, iy, f"{v:.3g}", ha="center", va="center", color="w", fontsize=7)
             fig.colorbar(im, label="latency (ms)")
-            ax.set_title(model)
+            ax.set_title(f"{model}\n{held}", fontsize=8)
             fig.tight_layout()
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model)
             paths.append(out / f"sweep_heatmap_{safe}.png")
             fig.savefig(paths[-1], dpi=120)
             plt.close(fig)
     return paths
+
+
+def _held_text(device: str, fixed: Mapping[str, Any]) -> str:
+    """The title that names what a figure holds fixed: the base device and unvaried settings."""
+    if not fixed:
+        return f"{device}; every other field as in the profile"
+    return f"{device}; held fixed: {_variant_name(fixed)}; every other field as in the profile"

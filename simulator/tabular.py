@@ -1,0 +1,109 @@
+"""Tabular output in one style for every command and the Python API: CSV, JSON (records)
+or Parquet files, and pandas DataFrames.
+
+One numeric format: floats are rounded to `SIGNIFICANT` significant digits in CSV and JSON
+alike (the model's own precision is far coarser); JSON is indented by `JSON_INDENT`.
+pandas (`pip install 'edgesim[frames]'`) is needed only for DataFrames and Parquet, which
+also needs pyarrow; the rest is the standard library.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from graphs.errors import EdgesimError
+
+FORMATS = ("csv", "json", "parquet")
+SIGNIFICANT = 9
+JSON_INDENT = 2
+
+
+def number(value: Any) -> Any:
+    """A float rounded to `SIGNIFICANT` significant digits (non-finite as None); other values as they are."""
+    if isinstance(value, float):
+        return float(f"{value:.{SIGNIFICANT}g}") if math.isfinite(value) else None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # a numpy scalar
+        return number(value.item())
+    return value
+
+
+def to_json(data: Any) -> str:
+    """`data` (dicts, lists, scalars) as JSON in the one style, floats rounded."""
+    return json.dumps(_rounded(data), indent=JSON_INDENT)
+
+
+def _rounded(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {str(k): _rounded(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_rounded(v) for v in data]
+    return number(data)
+
+
+def to_frame(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
+    """The table as a pandas DataFrame (full precision)."""
+    pandas = _pandas("DataFrames")
+    return pandas.DataFrame([list(r) for r in rows], columns=list(header))
+
+
+def format_table_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    _write_csv(header, rows, buf)
+    return buf.getvalue()
+
+
+def _write_csv(header: Sequence[str], rows: Sequence[Sequence[Any]], stream: IO[str]) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([["" if v is None else number(v) for v in row] for row in rows])
+
+
+def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, path: Path | None = None) -> None:
+    """Write the table as `fmt` to `path` (atomically: nothing half-written on failure),
+    or to stdout when `path` is None (CSV and JSON only)."""
+    if fmt not in FORMATS:
+        raise EdgesimError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if fmt == "parquet":
+        if path is None:
+            raise EdgesimError("parquet is binary: give an output file")
+        _pandas("Parquet output")
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise EdgesimError("Parquet output needs pyarrow: pip install 'edgesim[frames]'") from None
+        _atomic(path, lambda tmp: to_frame(header, rows).to_parquet(tmp, index=False))
+        return
+    text = format_table_csv(header, rows) if fmt == "csv" else to_json(
+        [dict(zip(header, row, strict=True)) for row in rows]) + "\n"
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        _atomic(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def _atomic(path: Path, write: Any) -> None:
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _pandas(what: str) -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise EdgesimError(f"{what} need pandas: pip install 'edgesim[frames]'") from None
+    return pandas
