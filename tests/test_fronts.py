@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from graphs import EdgesimError
+from graphs.spec import published_accuracy
 from simulator.cli import main
 from simulator.studies.pareto import nondominated_rank, pareto_mask
 
@@ -104,3 +105,27 @@ def test_pareto_cli_several_devices_and_metrics(tmp_path, capsys):
     assert main([*args, "--format", "json"]) == 0
     records = json.loads((out / "pareto.json").read_text())
     assert [r["model"] for r in records] == [r["model"] for r in rows]
+
+
+def test_models_and_devices_json(capsys, tmp_path):
+    from simulator.profile import device_names
+
+    assert main(["devices", "--json"]) == 0
+    devices = json.loads(capsys.readouterr().out)
+    assert [d["device"] for d in devices] == device_names()
+    assert {"kind", "precision", "calibrated", "description"} <= set(devices[0])
+    assert main(["models", "--json"]) == 0
+    models = {m["model"]: m for m in json.loads(capsys.readouterr().out)}
+    v2 = models["mobilenet_v2"]
+    # MobileNetV2 at 224: 300 M multiply-adds (Sandler et al. 2018, Table 4); its registered top-1
+    assert v2["macs"] == pytest.approx(300e6, rel=0.01)
+    assert v2["accuracy"] == published_accuracy("mobilenet_v2")[0]
+    assert v2["accuracy_metric"] == "top1"
+    assert models["nasbench201"]["macs"] is None
+    assert main(["models", "--format", "parquet"]) == 2
+    assert "output file" in capsys.readouterr().err
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    assert main(["models", "--format", "parquet", "--out", str(tmp_path / "m.parquet")]) == 0
+    frame = pandas.read_parquet(tmp_path / "m.parquet")
+    assert frame.set_index("model").loc["mobilenet_v2", "macs"] == v2["macs"]
