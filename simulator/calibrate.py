@@ -28,6 +28,7 @@ from simulator import selection
 from simulator.costmodels import model_class
 from simulator.intervals import interval_record
 from simulator.profile import Profile, profile_from_mapping
+from simulator.progress import progress
 from simulator.reference import ReferenceRow, reference_graphs
 from simulator.rewrite import plan
 from simulator.selection import Design, Score
@@ -118,7 +119,7 @@ def calibrate(
     # the candidates are then linearised around the scaled profile, their prior pulls
     # toward it, and fields the rows do not see are left out.
     centres, cands = [], []
-    for variant in variants:
+    for variant in progress(variants, desc="fitting", unit="variant"):
         centre = selection.fit_scale(variant, selection.make_fields(variant, free), measured, predict)
         fields = selection.make_fields(centre, free)
         lin = selection.linearise(centre, fields, np.ones(len(fields)), predict)

@@ -29,6 +29,7 @@ import numpy as np
 from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
 from graphs.spec import build
+from simulator.progress import progress
 
 REFERENCE_HEADER = ("model", "latency_ms", "energy_mj", "device", "source")
 DEVICE = "host"
@@ -121,7 +122,8 @@ def measure(
     source = _source_label(threads)
     results = []
     with tempfile.TemporaryDirectory(prefix="edgesim-measure-") as tmp:
-        for index, (spec, graph) in enumerate(zip(specs, graphs, strict=True)):
+        for index, (spec, graph) in enumerate(progress(zip(specs, graphs, strict=True), len(specs), "measuring",
+                                                       "model")):
             if _is_onnx(spec):
                 model_path = Path(spec.strip())
             else:

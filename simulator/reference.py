@@ -186,8 +186,10 @@ def _graph(model: str) -> OpGraph:
 def reference_graphs(rows: Iterable[ReferenceRow]) -> list[OpGraph]:
     """The graph of each row (cached per model string; treat them as read-only). A spec
     that does not build is an error naming the row's file and line."""
+    from simulator.progress import progress
+
     graphs = []
-    for row in rows:
+    for row in progress(rows, desc="building graphs", unit="row"):
         try:
             graphs.append(_graph(row.model))
         except EdgesimError as exc:

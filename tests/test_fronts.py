@@ -129,3 +129,40 @@ def test_models_and_devices_json(capsys, tmp_path):
     assert main(["models", "--format", "parquet", "--out", str(tmp_path / "m.parquet")]) == 0
     frame = pandas.read_parquet(tmp_path / "m.parquet")
     assert frame.set_index("model").loc["mobilenet_v2", "macs"] == v2["macs"]
+
+
+class _Terminal:
+    """A stand-in for stderr attached to a terminal."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_only_on_a_terminal_and_only_when_slow(monkeypatch, tmp_path, capsys):
+    import sys
+
+    from graphs.spaces import nasbench201
+    from simulator import progress
+
+    acc = tmp_path / "acc.csv"
+    rows = [f'"{nasbench201.spec(a)}",{70 + i % 5}' for i, a in enumerate(nasbench201.sample(20, seed=1))]
+    acc.write_text("model,accuracy\n" + "\n".join(rows) + "\n")
+    args = ["pareto", "--device", "pixel1-cpu", "--space", "nasbench201", "--accuracy", str(acc),
+            "--out", str(tmp_path / "p")]
+    assert main(args) == 0  # stderr is not a terminal under pytest: no bar
+    assert "model" not in capsys.readouterr().err
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress, "DELAY_S", 0.0)  # a loop this short stays under the real delay
+    assert main(args) == 0
+    assert "pixel1-cpu latency" in terminal.text and "model/s" in terminal.text

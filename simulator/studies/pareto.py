@@ -209,6 +209,7 @@ def pareto_points(
 ) -> list[Point]:
     """Every model on every device, ranked per device (accuracy maximised, metrics minimised)."""
     from simulator.predictor import Predictor
+    from simulator.progress import progress
 
     for metric in metrics:
         if metric not in METRICS:
@@ -218,7 +219,8 @@ def pareto_points(
     points = []
     for device in devices:
         predictor = Predictor(device)
-        costs = {metric: predictor.predict(models, metric=metric) for metric in metrics}
+        costs = {metric: predictor.predict(progress(models, len(models), f"{device} {metric}", "model"),
+                                           metric=metric) for metric in metrics}
         macs = [predictor.graph(m).macs for m in models]
         objectives = np.column_stack([acc, *costs.values()])
         ranks = nondominated_rank(objectives, maximize=[True] + [False] * len(metrics))
