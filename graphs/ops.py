@@ -60,23 +60,54 @@ DATA_MOVEMENT_KINDS = frozenset(
 )
 
 
-def category(kind: str) -> str:
-    """Coarse class of an op kind, the granularity cost models keep efficiencies at.
+class Category(StrEnum):
+    """Coarse class of an op, the granularity cost models keep efficiencies at."""
 
-    One of: conv, pointwise, depthwise, dense, elementwise, pool, data, softmax. `pointwise`
-    is not decidable from the kind alone; use `op_category` for that.
-    """
-    if kind in CONV_KINDS:
-        return "depthwise" if kind == Kind.DEPTHWISE_CONV2D else "conv"
-    if kind in (Kind.DENSE, Kind.MATMUL):
-        return "dense"
-    if kind in ELEMENTWISE_KINDS:
-        return "elementwise"
-    if kind in POOL_KINDS:
-        return "pool"
-    if kind in DATA_MOVEMENT_KINDS:
-        return "data"
-    return "softmax"
+    CONV = "conv"
+    POINTWISE = "pointwise"  # 1×1 ungrouped conv: decided by `Op.category`, not the kind
+    DEPTHWISE = "depthwise"
+    DENSE = "dense"
+    ELEMENTWISE = "elementwise"
+    POOL = "pool"
+    DATA = "data"
+    SOFTMAX = "softmax"
+
+
+_CATEGORY = {
+    **dict.fromkeys(CONV_KINDS - {Kind.DEPTHWISE_CONV2D}, Category.CONV),
+    Kind.DEPTHWISE_CONV2D: Category.DEPTHWISE,
+    Kind.DENSE: Category.DENSE,
+    Kind.MATMUL: Category.DENSE,
+    **dict.fromkeys(ELEMENTWISE_KINDS, Category.ELEMENTWISE),
+    **dict.fromkeys(POOL_KINDS, Category.POOL),
+    **dict.fromkeys(DATA_MOVEMENT_KINDS, Category.DATA),
+    Kind.SOFTMAX: Category.SOFTMAX,
+}
+
+
+def category(kind: str) -> Category:
+    """The category of an op kind; `Op.category` also tells 1×1 convs (`pointwise`) apart."""
+    return _CATEGORY[kind]
+
+
+# Arithmetic per output element of the kinds that are not MAC or pooling ops, from their
+# formulas (not a hardware figure): hard_swish = x * relu6(x + 3) / 6 is 4 operations;
+# sigmoid and tanh need an exponential (~8 with a polynomial approximation) plus a
+# division; swish adds a multiply to sigmoid; gelu's tanh approximation is ~14; batch norm
+# (unfolded) is a multiply-add; data movement copies each output element once; an unknown
+# op is counted as one operation per output.
+ELEMENT_OPS = {
+    Kind.RELU: 1, Kind.RELU6: 2, Kind.LEAKY_RELU: 2, Kind.HARD_SIGMOID: 3, Kind.HARD_SWISH: 4,
+    Kind.SIGMOID: 10, Kind.TANH: 10, Kind.SWISH: 11, Kind.GELU: 14, Kind.BATCH_NORM: 2,
+    Kind.ADD: 1, Kind.MUL: 1, Kind.SOFTMAX: 12, Kind.UNKNOWN: 1,
+    **dict.fromkeys(DATA_MOVEMENT_KINDS, 1),
+}
+
+# Every kind has a category and a work rule: a new kind without them fails at import.
+assert set(_CATEGORY) == set(Kind), f"kinds without a category: {set(Kind) - set(_CATEGORY)}"
+assert set(ELEMENT_OPS) | MAC_KINDS | POOL_KINDS == set(Kind), (
+    f"kinds without a work rule: {set(Kind) - set(ELEMENT_OPS) - MAC_KINDS - POOL_KINDS}"
+)
 
 
 def _prod(shape: Shape) -> int:
@@ -145,11 +176,11 @@ class Op:
         return self.out_elements * self.bits // 8
 
     @property
-    def category(self) -> str:
+    def category(self) -> Category:
         """`category(kind)`, with 1×1 ungrouped convolutions reported as `pointwise`."""
         if self.kind == Kind.CONV2D and self.kernel == (1, 1):
-            return "pointwise"
-        return category(self.kind)
+            return Category.POINTWISE
+        return _CATEGORY[self.kind]
 
     @property
     def signature(self) -> tuple:
@@ -191,3 +222,33 @@ def _work(op: Op, kind: Kind) -> tuple[int, int]:
     if kind == Kind.BATCH_NORM:
         return 0, 2 * op.output[1]
     return 0, 0
+
+
+# -- lowering: what cost models share about an op's work --------------------------------
+def op_work(op: Op) -> float:
+    """MACs of a MAC op; element operations otherwise (`ELEMENT_OPS`; pooling reads each
+    window tap)."""
+    if op.macs:
+        return float(op.macs)
+    if op.kind in POOL_KINDS:
+        return float(op.out_elements * op.kernel[0] * op.kernel[1])
+    if op.kind in MAC_KINDS:  # a MAC op with an empty axis
+        return 0.0
+    return float(op.out_elements * ELEMENT_OPS[op.kind])
+
+
+def gemm_shape(op: Op) -> tuple[int, int, int, int]:
+    """(M, N, K, GEMMs) of a conv, grouped conv or dense op in its plain lowering: one
+    M × K by K × N GEMM per group (M = output pixels, N = output channels per group,
+    K = kernel taps × input channels per group)."""
+    if op.kind in CONV_KINDS:
+        m = _prod(op.output) // op.output[1]  # batch × output height × width
+        k = op.kernel[0] * op.kernel[1] * op.inputs[0][1] // op.groups
+        return m, op.output[1] // op.groups, k, op.groups
+    m = _prod(op.output[:-1])  # dense/matmul: every leading axis is a row
+    return m, op.output[-1], op.inputs[0][-1], 1
+
+
+def is_winograd_conv(op: Op) -> bool:
+    """A 3×3, stride-1, undilated, ungrouped conv: the shape Winograd kernels take."""
+    return op.kind == Kind.CONV2D and op.kernel == (3, 3) and op.stride == (1, 1) and op.dilation == (1, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphs.graph import OpGraph
 from graphs.spec import build
 from simulator.engine import simulate
-from simulator.profile import Profile, load_profile
+from simulator.hardware.profile import Profile, load_profile
 from simulator.report import Report
 
 

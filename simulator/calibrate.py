@@ -26,11 +26,11 @@ from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
 from simulator import selection
 from simulator.costmodels import model_class
+from simulator.engine.rewrite import plan
+from simulator.hardware.profile import Profile, profile_from_mapping
 from simulator.intervals import interval_record
-from simulator.profile import Profile, profile_from_mapping
 from simulator.progress import progress
 from simulator.reference import ReferenceRow, reference_graphs
-from simulator.rewrite import plan
 from simulator.selection import Design, Score
 from simulator.validate import Metrics, ValidationResult, fit_proxy_scale, metrics, predict_ms, validate
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from graphs.errors import EdgesimError
 from simulator import intervals
-from simulator.profile import Profile, profile_from_mapping
+from simulator.hardware.profile import Profile, profile_from_mapping
 from simulator.reference import ReferenceRow
 from simulator.validate import ValidationResult, validate
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from simulator.calibrate import calibrate, split_rows
+from simulator.hardware.profile import load_profile
 from simulator.intervals import coverage
-from simulator.profile import load_profile
 from simulator.reference import load_reference, reference_graphs
 from simulator.validate import Metrics, fit_proxy_scale, metrics, predict_ms
 

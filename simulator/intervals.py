@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from graphs.errors import EdgesimError
-from simulator.profile import Profile
+from simulator.hardware.profile import Profile
 
 METHOD = "split conformal on leave-one-out log residuals ln(measured/predicted)"
 

@@ -19,8 +19,8 @@ from graphs.graph import OpGraph
 from graphs.spec import build
 from simulator.api import resolve_profile
 from simulator.engine import run
-from simulator.fastpath import SegmentPricer
-from simulator.profile import Profile
+from simulator.engine.fastpath import SegmentPricer
+from simulator.hardware.profile import Profile
 
 if TYPE_CHECKING:
     import numpy as np

@@ -10,33 +10,38 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphs.ops import Op
-from simulator.costmodels.base import OpCost, Term
+from simulator.results import OpCost, Run, Term
+from simulator.textfmt import format_table, write_csv
 
 
 @dataclass(frozen=True, slots=True)
 class OpRow:
-    name: str
-    kind: str
-    unit: str
-    latency_s: float
-    energy_j: float
-    compute_s: float
-    memory_s: float
-    overhead_s: float
-    bound: str
-    macs: int
-    params: int
-    utilisation: float | None
-    tag: str
+    """One kept op of a report: the op, its cost, and notes on how it ran (merges,
+    fallback)."""
+
+    op: Op
+    cost: OpCost
     note: str
 
-    @classmethod
-    def from_cost(cls, op: Op, cost: OpCost, note: str = "") -> OpRow:
-        return cls(
-            op.name, op.kind.value, cost.unit, cost.latency_s, cost.energy_j, cost.compute_s,
-            cost.memory_s, cost.overhead_s, cost.bound, op.macs, op.params, cost.utilisation,
-            op.tag, note,
-        )
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    @property
+    def kind(self) -> str:
+        return self.op.kind.value
+
+    @property
+    def unit(self) -> str:
+        return self.cost.unit
+
+    @property
+    def latency_s(self) -> float:
+        return self.cost.latency_s
+
+    @property
+    def energy_j(self) -> float:
+        return self.cost.energy_j
 
 
 CSV_COLUMNS = (
@@ -47,14 +52,13 @@ CSV_COLUMNS = (
 
 @dataclass
 class Report:
-    """One inference of `model` on `device`. `terms` are graph-level costs (transfers,
-    parameter streaming, invocation, static energy); `summary` holds model-specific
-    figures such as parameter-cache use or bytes streamed."""
+    """One inference of `model` on `device`: the priced `run`, one row per kept op, and
+    `summary`, model-specific figures such as parameter-cache use or bytes streamed."""
 
     model: str
     device: str
+    run: Run
     rows: list[OpRow]
-    terms: list[Term]
     macs: int
     params: int
     idle_power_w: float
@@ -63,17 +67,22 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def terms(self) -> tuple[Term, ...]:
+        """Graph-level costs: transfers, parameter streaming, invocation, static energy."""
+        return self.run.terms
+
+    @property
     def latency_s(self) -> float:
-        return sum(r.latency_s for r in self.rows) + sum(t.latency_s for t in self.terms)
+        return self.run.latency_s
 
     @property
     def energy_j(self) -> float:
-        return sum(r.energy_j for r in self.rows) + sum(t.energy_j for t in self.terms)
+        return self.run.energy_j
 
     @property
     def static_energy_j(self) -> float:
         """Static power while busy (the device's, and the host's for fallen-back ops)."""
-        return sum(t.energy_j for t in self.terms if t.name in ("static", "host static"))
+        return self.run.static_energy_j
 
     @property
     def dynamic_energy_j(self) -> float:
@@ -145,15 +154,11 @@ class Report:
         return json.dumps(self.to_dict(per_op), indent=indent)
 
     def to_csv(self) -> str:
-        from simulator.cli.output import write_csv
-
         buf = io.StringIO()
         write_csv(CSV_COLUMNS, [_row_values(r) for r in self.rows], buf)
         return buf.getvalue()
 
     def table(self, per_op: bool = False) -> str:
-        from simulator.cli.output import format_table
-
         parts = []
         if per_op:
             header = ["op", "kind", "unit", "ms", "mJ", "bound", "util", "note"]
@@ -192,13 +197,16 @@ class Report:
 
 
 def _row_values(r: OpRow) -> Sequence[Any]:
+    op, cost = r.op, r.cost
     return (
-        r.name, r.kind, r.unit, r.latency_s * 1e3, r.energy_j * 1e3, r.compute_s * 1e3,
-        r.memory_s * 1e3, r.overhead_s * 1e3, r.bound, r.macs, r.params, r.utilisation,
-        r.tag, r.note,
+        op.name, r.kind, cost.unit, cost.latency_s * 1e3, cost.energy_j * 1e3, cost.compute_s * 1e3,
+        cost.memory_s * 1e3, cost.overhead_s * 1e3, cost.bound, op.macs, op.params, cost.utilisation,
+        op.tag, r.note,
     )
 
 
 def _short_row(r: OpRow) -> list[str]:
-    util = "" if r.utilisation is None else f"{r.utilisation:.0%}"
-    return [r.name, r.kind, r.unit, f"{r.latency_s * 1e3:.4f}", f"{r.energy_j * 1e3:.4f}", r.bound, util, r.note]
+    cost = r.cost
+    util = "" if cost.utilisation is None else f"{cost.utilisation:.0%}"
+    return [r.name, r.kind, cost.unit, f"{cost.latency_s * 1e3:.4f}", f"{cost.energy_j * 1e3:.4f}", cost.bound, util,
+            r.note]

@@ -31,7 +31,7 @@ from scipy import stats
 from scipy.optimize import lsq_linear
 
 from simulator.costmodels import FreeParameter
-from simulator.profile import Profile
+from simulator.hardware.profile import Profile
 
 Predict = Callable[[Profile], np.ndarray]
 

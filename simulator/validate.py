@@ -17,7 +17,7 @@ from scipy import stats
 
 from graphs.graph import OpGraph
 from simulator.engine import run
-from simulator.profile import Profile
+from simulator.hardware.profile import Profile
 from simulator.reference import ReferenceRow, reference_graphs
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from refdata import refdata_path
 
 from simulator.calibrate import CalibrationResult, calibrate, score_held_out, split_rows
-from simulator.profile import load_profile
+from simulator.hardware.profile import load_profile
 from simulator.reference import load_reference, reference_graphs
 from simulator.validate import Metrics, ValidationResult
 

@@ -15,7 +15,7 @@ from graphs.spaces.nasbench201 import sample, spec
 from simulator.calibrate import calibrate, split_rows
 from simulator.cli import main
 from simulator.engine import simulate
-from simulator.profile import Profile, load_profile, to_toml
+from simulator.hardware.profile import Profile, load_profile, to_toml
 from simulator.reference import ReferenceRow
 from simulator.validate import predict_ms, validate
 

@@ -15,7 +15,7 @@ from graphs.spaces.nasbench201 import sample, spec
 from simulator import Predictor, intervals
 from simulator.calibrate import calibrate
 from simulator.cli import main
-from simulator.profile import Profile, load_profile
+from simulator.hardware.profile import Profile, load_profile
 from simulator.reference import ReferenceRow, reference_graphs
 from simulator.selection import Score
 from simulator.validate import predict_ms

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from graphs.spaces import nasbench201
+from simulator.hardware.profile import load_profile, to_toml
 from simulator.predictor import Predictor
-from simulator.profile import load_profile, to_toml
 
 pytest.importorskip("optuna")
 
@@ -45,7 +45,7 @@ def calibrated_profile(tmp_path):
     data["calibration"] = {"intervals": {"latency": {
         "method": "test", "backed_by": "made-up residuals", "log_residuals": [math.log(r) for r in ratios]}}}
     path = tmp_path / "coral-calibrated.toml"
-    from simulator.profile import profile_from_mapping
+    from simulator.hardware.profile import profile_from_mapping
 
     path.write_text(to_toml(profile_from_mapping(data, str(path))))
     return str(path)

@@ -9,9 +9,10 @@ import tomllib
 import pytest
 
 from graphs import NetBuilder, Op
+from graphs.ops import op_work
 from simulator import predict
-from simulator.costmodels.cpu import CpuModel, op_work
-from simulator.profile import device_names, load_profile, profile_dir
+from simulator.costmodels.cpu import CpuModel
+from simulator.hardware.profile import device_names, load_profile, profile_dir
 from simulator.reference import ReferenceRow, load_reference
 from simulator.validate import validate
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from graphs import NetBuilder, OpGraph
 from simulator.engine import simulate
-from simulator.profile import Profile, device_names, load_profile, profile_dir
+from simulator.hardware.profile import Profile, device_names, load_profile, profile_dir
 
 # Every shipped profile of kind "cpu", read without loading the others (which may be
 # mid-edit by their owners).

@@ -11,7 +11,7 @@ import graphs
 from graphs import Kind, NetBuilder, Op
 from graphs.graph import OpGraph
 from simulator.engine import cost_model, simulate
-from simulator.profile import load_profile
+from simulator.hardware.profile import load_profile
 
 DSP_PROFILES = ("hexagon-690", "hexagon-685")
 

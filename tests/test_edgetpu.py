@@ -10,7 +10,7 @@ from graphs import EdgesimError, Kind, NetBuilder, Op, build
 from simulator.costmodels import systolic, systolic_cycles
 from simulator.costmodels.systolic import SystolicModel
 from simulator.engine import simulate
-from simulator.profile import load_profile
+from simulator.hardware.profile import load_profile
 
 EDGE_TPUS = ("coral-usb", "coral-usb2", "coral-pcie", "pixel4-edgetpu")
 
@@ -141,7 +141,7 @@ def test_bad_choices_are_named(field: str, value: str) -> None:
 def test_a_systolic_profile_needs_a_host_link() -> None:
     data = load_profile("coral-usb").to_mapping()
     del data["offload"]
-    from simulator.profile import profile_from_mapping
+    from simulator.hardware.profile import profile_from_mapping
 
     with pytest.raises(EdgesimError, match=r"\[offload\]"):
         SystolicModel(profile_from_mapping(data, "no-link.toml"))
@@ -166,8 +166,8 @@ def test_energy_anchor_is_2_watts_at_4_tops(device: str) -> None:
 
 def test_report_shows_utilisation_cache_and_link_terms() -> None:
     report = simulate(build("mobilenet_v1"), load_profile("coral-usb"))
-    convs = [r for r in report.rows if r.macs]
-    assert all(r.unit == "tpu" and 0 < r.utilisation <= 1 for r in convs)
+    convs = [r for r in report.rows if r.op.macs]
+    assert all(r.unit == "tpu" and 0 < r.cost.utilisation <= 1 for r in convs)
     assert report.summary["parameter_cache_used_bytes"] == pytest.approx(4.21e6, rel=0.01)
     assert report.summary["parameter_bytes_streamed"] == 0
     assert report.summary["handovers"] == 0 and report.summary["fallback_ops"] == 0

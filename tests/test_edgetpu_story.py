@@ -11,7 +11,7 @@ import pytest
 
 from graphs import build
 from simulator.engine import simulate
-from simulator.profile import device_names, load_profile
+from simulator.hardware.profile import device_names, load_profile
 
 CPU_DEVICES = [d for d in device_names() if load_profile(d).kind == "cpu"]
 

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 import pytest
 
 from graphs import EdgesimError, Kind, NetBuilder, Op
-from simulator.costmodels import MODELS, CostModel, OpCost
+from simulator.costmodels import CostModel
 from simulator.engine import simulate
-from simulator.profile import load_profile
+from simulator.hardware.classes import CLASSES, HardwareClass
+from simulator.hardware.profile import load_profile
+from simulator.results import OpCost
 
 TOP = """description = "test profile"
 precision = "int8"
@@ -92,7 +94,7 @@ invocation_overhead_s = 1e-3
 
 @pytest.fixture
 def profiles(tmp_path, monkeypatch):
-    monkeypatch.setitem(MODELS, "fake", "test_engine:FakeAccelerator")
+    monkeypatch.setitem(CLASSES, "fake", HardwareClass("test_engine:FakeTable", "test_engine:FakeAccelerator"))
     host = tmp_path / "host.toml"
     host.write_text(HOST)
 

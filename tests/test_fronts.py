@@ -108,7 +108,7 @@ def test_pareto_cli_several_devices_and_metrics(tmp_path, capsys):
 
 
 def test_models_and_devices_json(capsys, tmp_path):
-    from simulator.profile import device_names
+    from simulator.hardware.profile import device_names
 
     assert main(["devices", "--json"]) == 0
     devices = json.loads(capsys.readouterr().out)

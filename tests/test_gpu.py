@@ -13,7 +13,7 @@ import graphs
 from graphs import EdgesimError, Kind, NetBuilder, Op
 from simulator.costmodels.gpu import fitted_tile, launched
 from simulator.engine import cost_model, simulate
-from simulator.profile import load_profile
+from simulator.hardware.profile import load_profile
 
 GPU_PROFILES = (
     "adreno-640", "adreno-630", "jetson-nano", "jetson-tx2", "gtx-1080ti", "v100", "a100", "h100",
@@ -91,7 +91,7 @@ def test_tflite_gpu_merges_elementwise_ops_and_falls_back_on_gelu():
     assert [(r.kind, r.unit) for r in report.rows] == [
         ("conv2d", "gpu"), ("add", "gpu"), ("gelu", "cpu"), ("conv2d", "cpu"),
     ]
-    assert report.rows[1].overhead_s == 0.0
+    assert report.rows[1].cost.overhead_s == 0.0
     terms = {t.name: t.latency_s for t in report.terms}
     assert terms["inference"] == profile.hw.overhead.per_inference_s
     assert report.summary["kernel_launches"] == 1.0

@@ -24,10 +24,10 @@ from graphs.exporters.onnx import export_onnx  # noqa: E402
 from graphs.ops import Kind  # noqa: E402
 from graphs.spaces import nasbench201 as nb  # noqa: E402
 from simulator.calibrate import calibrate, split_rows  # noqa: E402
+from simulator.engine.rewrite import plan  # noqa: E402
+from simulator.hardware.profile import load_profile  # noqa: E402
 from simulator.measure import Measurement, measure, write_reference_csv  # noqa: E402
-from simulator.profile import load_profile  # noqa: E402
 from simulator.reference import ReferenceRow, load_reference, reference_graphs  # noqa: E402
-from simulator.rewrite import plan  # noqa: E402
 from simulator.validate import fit_proxy_scale, metrics, validate  # noqa: E402
 
 # 30 seeded NAS-Bench-201 cells (CIFAR-10 build that HW-NAS-Bench measured, 8-118 M MACs)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from simulator.cli import main
-from simulator.profile import load_profile, to_toml
+from simulator.hardware.profile import load_profile, to_toml
 
 
 def run(argv: list[str]) -> int:

@@ -6,8 +6,8 @@ import pytest
 from graphs import EdgesimError
 from graphs.spaces import fbnet, nasbench201, ofa_mbv3
 from simulator import predict
+from simulator.hardware.profile import device_names
 from simulator.predictor import Predictor
-from simulator.profile import device_names
 
 DEVICES = device_names()
 SPACE_CASES = [

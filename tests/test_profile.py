@@ -10,7 +10,7 @@ import pytest
 
 from graphs import EdgesimError
 from simulator.costmodels.cpu import CpuModel
-from simulator.profile import device_names, load_profile, profile_from_mapping, to_toml
+from simulator.hardware.profile import device_names, load_profile, profile_from_mapping, to_toml
 
 CPU_PROFILES = ["pixel1-cpu", "pixel2-cpu", "pixel3-cpu", "pixel4-cpu", "raspi4-cpu", "raspi5-cpu", "x86-desktop-cpu"]
 
@@ -97,7 +97,7 @@ def test_precision_needs_peak_and_energy_entries() -> None:
     data = mapping("raspi4-cpu")
     data["precision"] = "fp16"
     data["energy"]["energy_per_mac_j"]["fp16"] = 1e-12
-    with pytest.raises(EdgesimError, match="peak_macs_per_s has no entry for precision 'fp16'"):
+    with pytest.raises(EdgesimError, match="peak_macs_per_s' has no entry for precision 'fp16'"):
         CpuModel(profile_from_mapping(data, "dev.toml"))
 
 

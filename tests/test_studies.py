@@ -8,7 +8,8 @@ import pytest
 from graphs import EdgesimError, NetBuilder
 from simulator.cli import main
 from simulator.studies.pareto import pareto_mask
-from simulator.studies.sweep import grid, parse_setting, sweep, write_rows
+from simulator.studies.sweep import grid, sweep, write_rows
+from simulator.textfmt import parse_setting
 
 
 def test_pareto_mask_by_hand():

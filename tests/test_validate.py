@@ -11,7 +11,7 @@ import pytest
 from graphs.errors import EdgesimError
 from simulator.cli import main
 from simulator.engine import simulate
-from simulator.profile import load_profile
+from simulator.hardware.profile import load_profile
 from simulator.reference import ReferenceRow, reference_graphs
 from simulator.validate import fit_proxy_scale, metrics, validate
 

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simulator.calibrate import calibrate  # noqa: E402
-from simulator.profile import load_profile, to_toml  # noqa: E402
+from simulator.hardware.profile import load_profile, to_toml  # noqa: E402
 from simulator.reference import ReferenceRow  # noqa: E402
 from simulator.validate import validate  # noqa: E402
 
@@ -62,7 +62,7 @@ def main() -> None:
     )
     if args.write:
         header = "".join(f"# {line}\n" for line in __doc__.strip().splitlines())
-        from simulator.profile import profile_from_mapping
+        from simulator.hardware.profile import profile_from_mapping
 
         OUT.write_text(header + to_toml(profile_from_mapping(data, str(OUT))))
         print(f"wrote {OUT}")

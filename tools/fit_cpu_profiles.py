@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simulator.calibrate import calibrate  # noqa: E402
-from simulator.profile import load_profile  # noqa: E402
+from simulator.hardware.profile import load_profile  # noqa: E402
 from simulator.reference import ReferenceRow, load_reference  # noqa: E402
 from simulator.validate import validate  # noqa: E402
 

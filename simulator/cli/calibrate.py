@@ -26,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
     from simulator.api import resolve_profile
     from simulator.calibrate import calibrate, score_held_out, split_rows
     from simulator.cli.validate import metrics_table
-    from simulator.profile import to_toml
+    from simulator.hardware.profile import to_toml
     from simulator.reference import load_reference, reference_graphs, rows_for_device
-    from simulator.studies.sweep import parse_setting
+    from simulator.textfmt import parse_setting
 
     out = Path(args.out)
     if out.suffix != ".toml":
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     result = calibrate(base, train, name=out.stem, seed=args.seed if held else None,
                        reference=str(args.reference))
 
-    from simulator.cli.output import format_table
+    from simulator.textfmt import format_table
 
     print(f"{base.name} calibrated on {len(train)} of {len(rows)} rows of {args.reference}")
     print(f"chosen by leave-one-out: {result.chosen}")
@@ -90,7 +90,7 @@ def _write_atomic(path: Path, text: str) -> None:
     import tomllib
 
     from graphs.errors import EdgesimError
-    from simulator.profile import profile_from_mapping
+    from simulator.hardware.profile import profile_from_mapping
 
     profile_from_mapping(tomllib.loads(text), str(path))  # what we write must load back
     tmp = None

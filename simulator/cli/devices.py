@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from simulator.cli.tables import emit
-    from simulator.profile import device_names, load_profile
+    from simulator.hardware.profile import device_names, load_profile
 
     rows = []
     for name in device_names():

@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from graphs import build
-    from simulator.cli.output import print_table, write_csv
+    from simulator.textfmt import print_table, write_csv
 
     graph = build(args.spec, allow_unknown=args.allow_unknown)
     ops = graph.ops()

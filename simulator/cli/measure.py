@@ -22,8 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator.cli.output import print_table
     from simulator.measure import measure, write_per_op_json, write_reference_csv
+    from simulator.textfmt import print_table
 
     rows = measure(
         args.specs, threads=args.threads, repeat=args.repeat, warmup=args.warmup,

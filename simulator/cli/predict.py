@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from simulator.profile import Profile
+    from simulator.hardware.profile import Profile
     from simulator.report import Report
 
 

@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from graphs.spec import build
-    from simulator.studies.sweep import parse_setting, plot_rows, sweep, write_rows
+    from simulator.studies.sweep import plot_rows, sweep, write_rows
+    from simulator.textfmt import parse_setting
 
     settings = dict(parse_setting(s) for s in args.set)
     for spec in args.models:  # a bad spec fails before any work or output

@@ -22,8 +22,8 @@ def emit(args: argparse.Namespace, header: Sequence[str], rows: Sequence[Sequenc
     text table shows them (units folded in, rounded), the others get the raw values."""
     from pathlib import Path
 
-    from simulator.cli.output import format_table
     from simulator.tabular import write_table
+    from simulator.textfmt import format_table
 
     if args.format == "table":
         text = format_table(header, text_rows if text_rows is not None else rows) + "\n"

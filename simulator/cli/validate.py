@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 def metrics_table(columns: dict[str, Metrics], title: str = "metric") -> str:
     """Metrics side by side, one column per label (e.g. the model and the MACs proxy)."""
-    from simulator.cli.output import format_table
+    from simulator.textfmt import format_table
 
     lines: list[tuple[str, Callable[[Metrics], float], str]] = [
         ("MAPE", lambda m: m.mape, ".1%"),
@@ -78,7 +78,7 @@ def metrics_table(columns: dict[str, Metrics], title: str = "metric") -> str:
 
 def worst_table(result: ValidationResult, k: int) -> str:
     """The `k` rows with the largest relative error."""
-    from simulator.cli.output import format_table
+    from simulator.textfmt import format_table
 
     return format_table(
         ["worst rows", "line", "predicted ms", "measured ms", "error"],

@@ -1,65 +1,22 @@
-"""What every cost model shares: the per-op result, graph-level terms, the model surface."""
+"""What every cost model shares: the model surface, and the pricing helpers several
+models use (roofline, the cache-or-DRAM split of activation tensors, dynamic energy)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from graphs.errors import EdgesimError
-from graphs.ops import Op
+from graphs.ops import Category, Op
+from simulator.hardware.profile import Profile
+from simulator.results import OpCost, Term
 
-if TYPE_CHECKING:
-    from simulator.profile import Profile
-
-
-@dataclass(frozen=True, slots=True)
-class OpCost:
-    """Latency and energy of one op on one unit, with the parts that made them.
-
-    `bound` names what set the latency: "compute", "memory" or "overhead".
-    `utilisation` is the share of the unit's peak the op used, where the model knows it.
-    """
-
-    latency_s: float
-    energy_j: float
-    compute_s: float
-    memory_s: float
-    overhead_s: float
-    bound: str
-    unit: str
-    utilisation: float | None = None
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """A graph-level cost: parameter streaming, invocation, a transfer, static power."""
-
-    name: str
-    latency_s: float
-    energy_j: float
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class CategoryTable:
-    """One number per op category (`graphs.ops.Op.category`): an efficiency (share of
-    peak), or a count such as kernel launches per op."""
-
-    conv: float
-    pointwise: float
-    depthwise: float
-    dense: float
-    elementwise: float
-    pool: float
-    data: float
-    softmax: float
-
-    def as_dict(self) -> dict[str, float]:
-        """category -> value, for the per-op lookup on the hot path."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+# The op categories whose efficiencies whole-network latencies can pin down: `data` and
+# `softmax` ops are too few per network to be identified.
+CALIBRATED_CATEGORIES = tuple(
+    c.value for c in (Category.CONV, Category.POINTWISE, Category.DEPTHWISE, Category.DENSE,
+                      Category.ELEMENTWISE, Category.POOL)
+)
 
 
 @dataclass(frozen=True)
@@ -72,24 +29,6 @@ class FreeParameter:
     log_scale: bool = True
 
 
-def for_precision(profile: Profile, table: Mapping[str, float], key: str) -> float:
-    """`table[profile.precision]`, or an error naming the profile and the key."""
-    try:
-        return table[profile.precision]
-    except KeyError:
-        raise EdgesimError(
-            f"{profile.path or profile.name}: {key} has no entry for precision {profile.precision!r}"
-        ) from None
-
-
-def require_positive(profile: Profile, values: Mapping[str, float]) -> None:
-    """The loader allows zero (keys are non-negative); a rate or size the model divides by
-    must be positive, else an error naming the profile and the key."""
-    for key, value in values.items():
-        if not value > 0:
-            raise EdgesimError(f"{profile.path or profile.name}: key {key!r} must be positive")
-
-
 def roofline(compute_s: float, memory_s: float, overhead_s: float) -> tuple[float, str]:
     """Latency of an op whose compute and memory overlap, plus a fixed overhead, and the
     part that dominated."""
@@ -100,13 +39,31 @@ def roofline(compute_s: float, memory_s: float, overhead_s: float) -> tuple[floa
     return latency, "compute" if compute_s >= memory_s else "memory"
 
 
+def cache_split(tensor_bytes: Iterable[int], cache_bytes: float) -> tuple[int, int]:
+    """(DRAM bytes, cache bytes) of an op's activation tensors: a tensor that fits in the
+    cache is read or written there (its producer just wrote it), a larger one goes to DRAM."""
+    dram = cached = 0
+    for nbytes in tensor_bytes:
+        if nbytes <= cache_bytes:
+            cached += nbytes
+        else:
+            dram += nbytes
+    return dram, cached
+
+
+def memory_time(dram_bytes: float, cached_bytes: float, dram_bw: float, cache_bw: float) -> float:
+    """Seconds to move bytes from DRAM and from cache. A cache is never slower than the
+    DRAM behind it: taking the larger bandwidth keeps latency monotone in tensor size
+    under any what-if bandwidth."""
+    return dram_bytes / dram_bw + cached_bytes / max(cache_bw, dram_bw)
+
+
 class CostModel:
-    """The surface the engine uses. Subclasses set `unit` and `hardware_schema` and
-    implement `op_cost`; accelerators also override `unsupported`, `graph_terms` and
-    `graph_summary`."""
+    """The surface the engine uses. Subclasses set `unit` and implement `op_cost`;
+    accelerators also override `unsupported`, `graph_terms` and `graph_summary`. The
+    profile reaching a model has passed its schema's checks (`simulator.hardware`)."""
 
     unit: ClassVar[str] = "cpu"
-    hardware_schema: ClassVar[type]
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile

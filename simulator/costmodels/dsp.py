@@ -13,81 +13,26 @@ requantisation parameters into VTCM).
 The DSP is driven by a host CPU through a delegate: the per-inference call into the DSP
 (FastRPC) is `[offload].invocation_overhead_s`, and the ops the delegate rejects
 (`unsupported`) fall back to the host profile through the engine's shared mechanism.
+The schema is `simulator.hardware.dsp.DspHardware`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from graphs.errors import EdgesimError
-from graphs.ops import CONV_KINDS, MAC_KINDS, Kind, Op
+from graphs.ops import CONV_KINDS, MAC_KINDS, Kind, Op, op_work
 from simulator.costmodels.base import (
-    CategoryTable,
+    CALIBRATED_CATEGORIES,
     CostModel,
     FreeParameter,
-    OpCost,
-    require_positive,
+    cache_split,
+    memory_time,
     roofline,
 )
-from simulator.costmodels.cpu import op_work
-from simulator.profile import Profile
-
-
-@dataclass(frozen=True)
-class DspVector:
-    vector_bits: int  # HVX vector length (1024 in 128-byte mode)
-    contexts: int  # HVX contexts: hardware threads that each own a vector unit
-    clock_hz: float
-    macs_per_lane_per_cycle: float  # int8 multiply-accumulates per byte lane per cycle
-    channel_granularity: int  # activation depth is padded to a multiple of this
-
-
-
-
-@dataclass(frozen=True)
-class DspMemory:
-    dram_bw_bytes_per_s: float  # sustained by the DSP
-    # An activation tensor that fits in `cache_bytes` of L2 is read or written there (its
-    # producer just wrote it); a larger one goes to DRAM. Weights come from DRAM.
-    cache_bytes: float
-    cache_bw_bytes_per_s: float
-
-
-@dataclass(frozen=True)
-class DspOverhead:
-    per_op_s: float  # set-up of one op (node) on the DSP
-    weights_s: float  # extra set-up of an op with weights: bringing them into VTCM
-
-
-@dataclass(frozen=True)
-class Delegate:
-    """Op kinds the runtime's delegate for this unit does not take (`graphs.ops.Kind`
-    values); they run on the `[offload]` host."""
-
-    unsupported_kinds: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class DspHardware:
-    vector: DspVector
-    efficiency: CategoryTable  # share of peak achieved per op category
-    memory: DspMemory
-    overhead: DspOverhead
-    delegate: Delegate
-
-
-def check_kinds(profile: Profile, kinds: tuple[str, ...]) -> frozenset[Kind]:
-    """`delegate.unsupported_kinds` as `Kind`s; an unknown name is a profile error."""
-    known = {k.value for k in Kind}
-    for name in kinds:
-        if name not in known:
-            raise EdgesimError(
-                f"{profile.path or profile.name}: key 'delegate.unsupported_kinds': unknown op kind "
-                f"{name!r}; known kinds: {', '.join(sorted(known))}"
-            )
-    return frozenset(Kind(k) for k in kinds)
+from simulator.hardware.dsp import DspHardware
+from simulator.hardware.profile import Profile
+from simulator.results import OpCost
 
 
 def ceil_to(value: int, multiple: int) -> int:
@@ -96,34 +41,16 @@ def ceil_to(value: int, multiple: int) -> int:
 
 class DspModel(CostModel):
     unit = "dsp"
-    hardware_schema = DspHardware
 
     def __init__(self, profile: Profile) -> None:
         super().__init__(profile)
         hw: DspHardware = profile.hw
-        where = profile.path or profile.name
         v = hw.vector
-        require_positive(profile, {
-            "vector.vector_bits": v.vector_bits, "vector.contexts": v.contexts,
-            "vector.clock_hz": v.clock_hz, "vector.macs_per_lane_per_cycle": v.macs_per_lane_per_cycle,
-            "vector.channel_granularity": v.channel_granularity,
-            "memory.dram_bw_bytes_per_s": hw.memory.dram_bw_bytes_per_s,
-        })
-        lanes = v.vector_bits // 8
-        if v.channel_granularity > lanes or lanes % v.channel_granularity:
-            raise EdgesimError(
-                f"{where}: key 'vector.channel_granularity' must divide the {lanes} int8 lanes"
-            )
-        if profile.offload is None:
-            raise EdgesimError(
-                f"{where}: a dsp profile needs an [offload] table: the host calls into the DSP "
-                "every inference and runs the ops its delegate rejects"
-            )
         self.hw = hw
-        self.width_granularity = lanes // v.channel_granularity  # columns per vector
-        self.peak = v.contexts * lanes * v.macs_per_lane_per_cycle * v.clock_hz
+        self.width_granularity = v.lanes // v.channel_granularity  # columns per vector
+        self.peak = v.contexts * v.lanes * v.macs_per_lane_per_cycle * v.clock_hz
         self.efficiency = hw.efficiency.as_dict()
-        self.rejected = check_kinds(profile, hw.delegate.unsupported_kinds)
+        self.rejected = hw.delegate.rejected()
 
     # -- what the delegate takes -------------------------------------------------------
     def unsupported(self, op: Op) -> str | None:
@@ -176,17 +103,9 @@ class DspModel(CostModel):
         compute = work / (self.peak * self.efficiency[op.category])
         size = self.profile.bytes_per_element
         mem = self.hw.memory
-        dram = op.params * size
-        cached = 0
-        for shape in (*op.inputs, op.output):
-            nbytes = self.padded_elements(shape) * size
-            if nbytes <= mem.cache_bytes:
-                cached += nbytes
-            else:
-                dram += nbytes
-        # The cache is never slower than the DRAM behind it, so latency stays monotone
-        # under any what-if bandwidth.
-        memory = dram / mem.dram_bw_bytes_per_s + cached / max(mem.cache_bw_bytes_per_s, mem.dram_bw_bytes_per_s)
+        dram, cached = cache_split((self.padded_elements(s) * size for s in (*op.inputs, op.output)), mem.cache_bytes)
+        dram += op.params * size
+        memory = memory_time(dram, cached, mem.dram_bw_bytes_per_s, mem.cache_bw_bytes_per_s)
         overhead = self.hw.overhead.per_op_s + (self.hw.overhead.weights_s if op.kind in MAC_KINDS else 0.0)
         latency, bound = roofline(compute, memory, overhead)
         # The lanes fire on the padding too; DRAM bytes are staged through L2 as well.
@@ -209,9 +128,7 @@ class DspModel(CostModel):
     def free_parameters(cls, profile: Profile) -> list[FreeParameter]:
         # What whole-network latencies pin down: the efficiencies of the categories that
         # carry the time, the per-op set-up, the bandwidth and the per-inference call.
-        # `data` and `softmax` ops are too few per network to be identified.
-        fields = ("conv", "pointwise", "depthwise", "dense", "elementwise", "pool")
-        return [FreeParameter(f"efficiency.{f}", 0.005, 1.0) for f in fields] + [
+        return [FreeParameter(f"efficiency.{f}", 0.005, 1.0) for f in CALIBRATED_CATEGORIES] + [
             FreeParameter("overhead.per_op_s", 1e-7, 1e-3),
             FreeParameter("overhead.weights_s", 1e-7, 1e-3),
             FreeParameter("memory.dram_bw_bytes_per_s", 1e8, 1e12),

@@ -20,82 +20,28 @@ synchronisation).
 
 Energy = MACs (after the Winograd saving) × energy per MAC + DRAM bytes × DRAM energy +
 on-chip bytes (L2-resident tensors and the operand panels each GEMM block reads) × SRAM
-energy; static power is the engine's.
+energy; static power is the engine's. The schema is `simulator.hardware.gpu.GpuHardware`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from graphs.errors import EdgesimError
-from graphs.ops import Kind, Op
+from graphs.ops import Kind, Op, gemm_shape, is_winograd_conv, op_work
 from simulator.costmodels.base import (
-    CategoryTable,
+    CALIBRATED_CATEGORIES,
     CostModel,
     FreeParameter,
-    OpCost,
-    Term,
-    for_precision,
-    require_positive,
+    cache_split,
+    memory_time,
 )
-from simulator.costmodels.cpu import op_work
-from simulator.costmodels.dsp import Delegate, check_kinds
-from simulator.costmodels.systolic import gemm_shape
-from simulator.profile import FrozenMap, Profile
+from simulator.hardware.gpu import GpuHardware
+from simulator.hardware.profile import Profile
+from simulator.results import OpCost, Term, TermKind
 
 GEMM_KINDS = frozenset({Kind.CONV2D, Kind.GROUPED_CONV2D, Kind.DENSE, Kind.MATMUL})
 MIN_TILE = 8  # the smallest GEMM tile edge of the kernel ladders (a warp-level 8x8 fragment)
-
-
-@dataclass(frozen=True)
-class GpuCompute:
-    clock_hz: float
-    units: int  # streaming multiprocessors (NVIDIA) / shader processors (Adreno)
-    macs_per_cycle_per_unit: FrozenMap  # precision -> MACs per cycle of one unit
-    # Direct-convolution MACs per multiply the runtime's kernels issue for a 3×3 stride-1
-    # conv: Winograd F(2×2, 3×3) does 2.25× fewer multiplies; 1 = direct convolution.
-    winograd_3x3: float
-
-
-@dataclass(frozen=True)
-class GpuTiling:
-    tile_m: int  # GEMM rows (output pixels) per thread block
-    tile_n: int  # GEMM columns (output channels) per thread block
-    block_elements: int  # outputs per thread block of a non-GEMM kernel
-    blocks_per_unit: int  # thread blocks resident on one unit at a time
-
-
-
-
-
-
-@dataclass(frozen=True)
-class GpuMemory:
-    dram_bw_bytes_per_s: float  # sustained
-    cache_bytes: float  # L2 an activation tensor can stay in between kernels
-    cache_bw_bytes_per_s: float
-
-
-@dataclass(frozen=True)
-class GpuOverhead:
-    launch_s: float  # one kernel launch, back to back in a stream
-    launch_overlap: float  # share of the shorter of launch and execution hidden (0-1)
-    per_inference_s: float  # enqueue, input/output copies, synchronisation
-
-
-@dataclass(frozen=True)
-class GpuHardware:
-    compute: GpuCompute
-    tiling: GpuTiling
-    efficiency: CategoryTable  # share of the unit's peak a kernel of each category achieves
-    # kernel launches per op of each category: 1 where the runtime runs the op as one kernel,
-    # more where it adds layout kernels around it, 0 where it merges the op into its producer
-    kernels: CategoryTable
-    memory: GpuMemory
-    overhead: GpuOverhead
-    delegate: Delegate
 
 
 def launched(compute_s: float, memory_s: float, launch_s: float, overlap: float) -> tuple[float, str]:
@@ -121,30 +67,17 @@ def fitted_tile(extent: int, largest: int) -> int:
 
 class GpuModel(CostModel):
     unit = "gpu"
-    hardware_schema = GpuHardware
 
     def __init__(self, profile: Profile) -> None:
         super().__init__(profile)
         hw: GpuHardware = profile.hw
-        where = profile.path or profile.name
-        per_cycle = for_precision(profile, hw.compute.macs_per_cycle_per_unit, "compute.macs_per_cycle_per_unit")
-        t = hw.tiling
-        require_positive(profile, {
-            "compute.clock_hz": hw.compute.clock_hz, "compute.units": hw.compute.units,
-            "compute.winograd_3x3": hw.compute.winograd_3x3,
-            f"compute.macs_per_cycle_per_unit.{profile.precision}": per_cycle,
-            "tiling.tile_m": t.tile_m, "tiling.tile_n": t.tile_n,
-            "tiling.block_elements": t.block_elements, "tiling.blocks_per_unit": t.blocks_per_unit,
-            "memory.dram_bw_bytes_per_s": hw.memory.dram_bw_bytes_per_s,
-        })
-        if not 0.0 <= hw.overhead.launch_overlap <= 1.0:
-            raise EdgesimError(f"{where}: key 'overhead.launch_overlap' must be between 0 and 1")
         self.hw = hw
-        self.unit_peak = per_cycle * hw.compute.clock_hz  # MAC/s of one unit
+        # MAC/s of one unit
+        self.unit_peak = hw.compute.macs_per_cycle_per_unit[profile.precision] * hw.compute.clock_hz
         self.peak = self.unit_peak * hw.compute.units
         self.efficiency = hw.efficiency.as_dict()
         self.kernels = hw.kernels.as_dict()
-        self.rejected = check_kinds(profile, hw.delegate.unsupported_kinds)
+        self.rejected = hw.delegate.rejected()
 
     def unsupported(self, op: Op) -> str | None:
         if op.kind in self.rejected:
@@ -168,7 +101,7 @@ class GpuModel(CostModel):
     def winograd(self, op: Op) -> float:
         """Multiplies saved by the runtime's Winograd kernels: only 3×3, stride-1,
         undilated, ungrouped convs qualify."""
-        if op.kind == Kind.CONV2D and op.kernel == (3, 3) and op.stride == (1, 1) and op.dilation == (1, 1):
+        if is_winograd_conv(op):
             return self.hw.compute.winograd_3x3
         return 1.0
 
@@ -189,15 +122,9 @@ class GpuModel(CostModel):
 
         size = self.profile.bytes_per_element
         mem = hw.memory
-        dram = op.params * size
-        cached = 0
-        for n in (*map(math.prod, op.inputs), op.out_elements):
-            if n * size <= mem.cache_bytes:
-                cached += n * size
-            else:
-                dram += n * size
-        # L2 is never slower than the DRAM behind it: latency stays monotone in bandwidth.
-        memory = dram / mem.dram_bw_bytes_per_s + cached / max(mem.cache_bw_bytes_per_s, mem.dram_bw_bytes_per_s)
+        dram, cached = cache_split((n * size for n in (*map(math.prod, op.inputs), op.out_elements)), mem.cache_bytes)
+        dram += op.params * size
+        memory = memory_time(dram, cached, mem.dram_bw_bytes_per_s, mem.cache_bw_bytes_per_s)
         overhead = self.kernels[category] * hw.overhead.launch_s
         latency, bound = launched(compute, memory, overhead, hw.overhead.launch_overlap)
 
@@ -212,7 +139,7 @@ class GpuModel(CostModel):
     def graph_terms(self, ops: Sequence[Op]) -> list[Term]:
         if not ops:
             return []
-        return [Term("inference", self.hw.overhead.per_inference_s, 0.0,
+        return [Term(self.hw.overhead.per_inference_s, 0.0, TermKind.INFERENCE, "inference",
                      "runtime per inference: enqueue, input/output copies, synchronisation")]
 
     def graph_summary(self, ops: Sequence[Op]) -> dict[str, float]:
@@ -224,11 +151,10 @@ class GpuModel(CostModel):
         # efficiency and its launches per op (not where the runtime merges the category
         # into other kernels: 0 launches stays 0), the launch cost and how much of it
         # overlaps execution, the per-inference cost and the DRAM bandwidth.
-        fields = ("conv", "pointwise", "depthwise", "dense", "elementwise", "pool")
         kernels = profile.hw.kernels
         return (
-            [FreeParameter(f"efficiency.{f}", 0.005, 1.0) for f in fields]
-            + [FreeParameter(f"kernels.{f}", 1.0, 20.0) for f in fields if getattr(kernels, f) > 0]
+            [FreeParameter(f"efficiency.{f}", 0.005, 1.0) for f in CALIBRATED_CATEGORIES]
+            + [FreeParameter(f"kernels.{f}", 1.0, 20.0) for f in CALIBRATED_CATEGORIES if getattr(kernels, f) > 0]
             + [
                 FreeParameter("overhead.launch_s", 1e-7, 1e-3),
                 FreeParameter("overhead.launch_overlap", 0.0, 1.0, log_scale=False),

@@ -19,7 +19,7 @@ Parameters live in the on-chip parameter cache, allocated layer by layer in comp
 (topological) order until a layer does not fit; that layer and every later one are
 streamed from the host over the link on every inference (`graph_terms`). Ops the Edge TPU
 compiler does not map (`unsupported`) go to the host CPU through the engine's shared
-offload mechanism.
+offload mechanism. The schema is `simulator.hardware.systolic.SystolicHardware`.
 """
 
 from __future__ import annotations
@@ -28,33 +28,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graphs.errors import EdgesimError
-from graphs.ops import CONV_KINDS, Kind, Op
-from simulator.costmodels.base import CostModel, FreeParameter, OpCost, Term, require_positive, roofline
-from simulator.costmodels.systolic_cycles import DATAFLOWS, gemm_cycles
-from simulator.profile import Profile
+from graphs.ops import CONV_KINDS, Kind, Op, gemm_shape
+from simulator.costmodels.base import CostModel, FreeParameter, roofline
+from simulator.costmodels.systolic_cycles import gemm_cycles
+from simulator.hardware.profile import Profile
+from simulator.hardware.systolic import SystolicHardware
+from simulator.results import OpCost, Term, TermKind
 
-__all__ = [
-    "DEPTHWISE_MAPPINGS", "PARTIAL_SUMS", "ArrayMapping", "SystolicHardware", "SystolicModel", "gemm_cycles",
-    "gemm_shape",
-]
-
-# How a depthwise conv (one filter per channel, no reduction across channels) occupies the
-# array:
-# - "channels_on_columns": channel c's kh·kw taps sit in column c's rows, so the array
-#   reduces over the taps and runs up to `array_cols` channels side by side (each column
-#   needs its own channel's window, which the Edge TPU's per-tile activation memory can
-#   feed; a textbook systolic array, which shares one input row across columns, could not).
-# - "gemm_per_channel": the plain lowering, one M × (kh·kw) × 1 GEMM per channel.
-DEPTHWISE_MAPPINGS = ("channels_on_columns", "gemm_per_channel")
-
-# Where the partial sums of a reduction longer than the array's rows (K > rows: several
-# row folds) are added up:
-# - "drain": each row fold's partial sums leave the array through the vector lanes, which
-#   accumulate them (narrow accumulators);
-# - "accumulate": full-width accumulators beside the array add them up, and only the
-#   final outputs drain through the lanes.
-PARTIAL_SUMS = ("drain", "accumulate")
+__all__ = ["ArrayMapping", "SystolicModel", "gemm_cycles"]
 
 # Ops the Edge TPU compiler does not map, and why (research/hardware.md section 2.2).
 # Mapped, so absent here: sigmoid (Logistic), tanh, relu/relu6, add, mul (the broadcast
@@ -76,44 +57,6 @@ VECTOR_OPS = {Kind.BATCH_NORM: 2, Kind.SOFTMAX: 3}
 
 
 @dataclass(frozen=True)
-class ArraySpec:
-    array_rows: int
-    array_cols: int
-    array_clock_hz: float
-    dataflow: str  # one of systolic_cycles.DATAFLOWS
-    depthwise_mapping: str  # one of DEPTHWISE_MAPPINGS
-    partial_sums: str  # one of PARTIAL_SUMS
-
-
-@dataclass(frozen=True)
-class VectorSpec:
-    """Lanes for elementwise, activation, pooling, softmax and data-movement ops, through
-    which the array's results also drain."""
-
-    vector_lanes: int
-    vector_clock_hz: float
-
-
-@dataclass(frozen=True)
-class SystolicMemory:
-    parameter_cache_bytes: float  # on-chip SRAM usable for parameters
-
-
-@dataclass(frozen=True)
-class SystolicOverhead:
-    array_op_s: float  # fixed cost of each conv/dense pass on the array
-    vector_op_s: float  # fixed cost of each op on the vector path (a pass of its own)
-
-
-@dataclass(frozen=True)
-class SystolicHardware:
-    array: ArraySpec
-    vector: VectorSpec
-    memory: SystolicMemory
-    overhead: SystolicOverhead
-
-
-@dataclass(frozen=True)
 class ArrayMapping:
     """A MAC op on the array: its GEMM, array cycles and the values it drains."""
 
@@ -129,17 +72,6 @@ class ArrayMapping:
         return f"{times}GEMM M={self.m} N={self.n} K={self.k} on {rows}x{cols} {dataflow}"
 
 
-def gemm_shape(op: Op) -> tuple[int, int, int, int]:
-    """(M, N, K, GEMMs) of a conv, grouped conv or dense op in its plain lowering: one
-    M × K by K × N GEMM per group."""
-    if op.kind in CONV_KINDS:
-        m = math.prod(op.output) // op.output[1]  # batch × output height × width
-        k = op.kernel[0] * op.kernel[1] * op.inputs[0][1] // op.groups
-        return m, op.output[1] // op.groups, k, op.groups
-    m = math.prod(op.output[:-1])  # dense/matmul: every leading axis is a row
-    return m, op.output[-1], op.inputs[0][-1], 1
-
-
 def vector_work(op: Op) -> int:
     """Lane operations of an op on the vector path."""
     if op.kind in (Kind.AVG_POOL, Kind.MAX_POOL):
@@ -153,28 +85,10 @@ def vector_work(op: Op) -> int:
 
 class SystolicModel(CostModel):
     unit = "tpu"
-    hardware_schema = SystolicHardware
 
     def __init__(self, profile: Profile) -> None:
         super().__init__(profile)
-        hw: SystolicHardware = profile.hw
-        where = profile.path or profile.name
-        if hw.array.dataflow not in DATAFLOWS:
-            raise EdgesimError(f"{where}: key 'array.dataflow' must be one of {', '.join(DATAFLOWS)}")
-        for key, allowed in (("depthwise_mapping", DEPTHWISE_MAPPINGS), ("partial_sums", PARTIAL_SUMS)):
-            if getattr(hw.array, key) not in allowed:
-                raise EdgesimError(f"{where}: key 'array.{key}' must be one of {', '.join(allowed)}")
-        require_positive(profile, {
-            "array.array_rows": hw.array.array_rows, "array.array_cols": hw.array.array_cols,
-            "array.array_clock_hz": hw.array.array_clock_hz,
-            "vector.vector_lanes": hw.vector.vector_lanes, "vector.vector_clock_hz": hw.vector.vector_clock_hz,
-        })
-        if profile.offload is None:
-            raise EdgesimError(
-                f"{where}: a systolic profile needs an [offload] table: its host link streams the "
-                "parameters that miss the cache and its host runs the ops the compiler does not map"
-            )
-        self.hw = hw
+        self.hw: SystolicHardware = profile.hw
 
     def unsupported(self, op: Op) -> str | None:
         if self.profile.precision != "int8":
@@ -252,7 +166,8 @@ class SystolicModel(CostModel):
         if not streamed:
             return []
         return [Term(
-            "parameter streaming", streamed / link.link_bw_bytes_per_s, streamed * link.link_energy_per_byte_j,
+            streamed / link.link_bw_bytes_per_s, streamed * link.link_energy_per_byte_j,
+            TermKind.PARAMETER_STREAMING, "parameter streaming",
             f"{streamed} bytes of parameters past the {self.hw.memory.parameter_cache_bytes:.0f}-byte cache, "
             "streamed over the host link every inference",
         )]

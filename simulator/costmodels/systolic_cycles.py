@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from numbers import Integral
 
-__all__ = ["DATAFLOWS", "gemm_cycles"]
+from simulator.hardware.systolic import DATAFLOWS
 
-DATAFLOWS: tuple[str, ...] = ("ws", "os", "is")
+__all__ = ["DATAFLOWS", "gemm_cycles"]
 
 
 def _ceil_div(a: int, b: int) -> int:

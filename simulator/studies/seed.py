@@ -21,8 +21,8 @@ from graphs.registry import entry
 from graphs.spec import build, canonical, parse_spec, published_accuracy
 from simulator.api import predict
 from simulator.costmodels import model_class
+from simulator.hardware.profile import Profile, device_names, load_profile
 from simulator.predictor import Predictor
-from simulator.profile import Profile, device_names, load_profile
 from simulator.reference import load_reference
 from simulator.studies.pareto import pareto_mask
 

@@ -3,7 +3,6 @@ a Dask distributed cluster. The rows come out in grid order however the sweep ra
 
 from __future__ import annotations
 
-import ast
 import csv
 import itertools
 import os
@@ -14,26 +13,10 @@ from typing import Any
 
 from graphs.errors import EdgesimError
 from simulator.api import resolve_profile
-from simulator.profile import Profile, profile_from_mapping
+from simulator.hardware.profile import Profile, profile_from_mapping
 
 BASE_COLUMNS = ["device", "variant", "model", "latency_ms", "energy_mj", "dynamic_energy_mj", "max_fps",
                 "avg_power_w", "macs", "params"]
-
-
-def parse_setting(text: str) -> tuple[str, list[Any]]:
-    """`array_rows=32,64,128` → ("array_rows", [32, 64, 128]); values are Python literals
-    (numbers, true/false as True/False) or bare words."""
-    field, sep, values = text.partition("=")
-    if not sep or not field.strip() or not values.strip():
-        raise EdgesimError(f"--set {text!r}: write FIELD=V1,V2,...")
-    parsed = []
-    for raw in values.split(","):
-        raw = raw.strip()
-        try:
-            parsed.append(ast.literal_eval(raw))
-        except (ValueError, SyntaxError):
-            parsed.append({"true": True, "false": False}.get(raw.lower(), raw))
-    return field.strip(), parsed
 
 
 def grid(settings: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:

@@ -31,8 +31,8 @@ from graphs.registry import entries  # noqa: E402
 from graphs.spaces import fbnet, nasbench201  # noqa: E402
 from graphs.spec import build  # noqa: E402
 from simulator import engine, predict  # noqa: E402
+from simulator.hardware.profile import device_names, load_profile  # noqa: E402
 from simulator.predictor import Predictor  # noqa: E402
-from simulator.profile import device_names, load_profile  # noqa: E402
 
 GOLDEN = Path(__file__).with_name("predictions.csv")
 COLUMNS = ("path", "model", "device", "latency_s", "energy_j", "error")

@@ -17,15 +17,18 @@ from dataclasses import dataclass
 
 from graphs.ops import MAC_KINDS, Kind, Op, Shape
 from graphs.segments import Segment, segment_graph
-from simulator.engine import busy_power, cost_model, host_model, invocation, link_transfer
-from simulator.profile import Profile
-from simulator.rewrite import plan
+from simulator.engine.pricing import cost_model
+from simulator.engine.rewrite import plan
+from simulator.engine.terms import inference_terms, link_transfer
+from simulator.hardware.profile import Profile
+from simulator.results import Cost, TermKind
+
+NOTHING = Cost(0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
 class SegmentCost:
-    latency_s: float
-    energy_j: float
+    cost: Cost  # its ops' latency and energy
     device_ops: tuple[Op, ...]  # the ops that run, in order
     output_shape: Shape
     empty: bool  # no ops: the input passes through
@@ -37,13 +40,12 @@ class SegmentPricer:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.device = cost_model(profile)
-        self.offload = host_model(profile) is not None
         self._cache: dict[tuple, SegmentCost | None] = {}
 
     def price(self, segments: Sequence[Segment], input_shape: Shape) -> tuple[float, float] | None:
         """(latency in s, energy in J) of the chain, or None where it must be priced whole."""
         shape = input_shape
-        latency = energy = 0.0
+        total = NOTHING
         device_ops: list[Op] = []
         tail_mac = False
         for segment in segments:
@@ -57,25 +59,23 @@ class SegmentPricer:
                 continue
             if tail_mac and cost.input_merges:
                 return None
-            latency += cost.latency_s
-            energy += cost.energy_j
+            total = total + cost.cost
             device_ops.extend(cost.device_ops)
             shape = cost.output_shape
             tail_mac = cost.output_from_mac
-        terms = list(self.device.graph_terms(device_ops))
-        device_busy = latency + sum(t.latency_s for t in terms)
-        if self.offload:
-            terms = [*terms, link_transfer(self.profile, "input", input_shape),
-                     link_transfer(self.profile, "output", shape)]
-            if device_ops:
-                terms.append(invocation(self.profile))
-        terms += busy_power(self.profile, device_busy, None, 0.0)
-        return latency + sum(t.latency_s for t in terms), energy + sum(t.energy_j for t in terms)
+        # Every op ran on the device, so the only link traffic is the input and the output.
+        links = () if self.profile.offload is None else (
+            link_transfer(self.profile, TermKind.INPUT, "input", input_shape),
+            link_transfer(self.profile, TermKind.OUTPUT, "output", shape),
+        )
+        terms = inference_terms(self.profile, self.device, device_ops, total.latency_s, links)
+        total = total + sum(terms, NOTHING)
+        return total.latency_s, total.energy_j
 
     def _segment(self, segment: Segment, input_shape: Shape) -> SegmentCost | None:
         graph = segment_graph(segment, input_shape)
         if not graph.ops:
-            return SegmentCost(0.0, 0.0, (), input_shape, True, False, False)
+            return SegmentCost(NOTHING, (), input_shape, True, False, False)
         runtime = self.profile.runtime
         rewritten = plan(graph, runtime)
         last = len(graph.ops) - 1
@@ -97,8 +97,7 @@ class SegmentPricer:
             (first.kind == Kind.BATCH_NORM and runtime.fold_batch_norm) or first.kind in runtime.fused_activations
         )
         return SegmentCost(
-            sum(c.latency_s for c in costs),
-            sum(c.energy_j for c in costs),
+            sum(costs, NOTHING),
             tuple(ops),
             graph.ops[last].output,
             False,

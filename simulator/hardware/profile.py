@@ -1,10 +1,11 @@
-"""Hardware profiles: the typed schema, TOML loading and what-if copies.
+"""Hardware profiles: the `Profile` record, TOML loading and validation, what-if copies.
 
 A profile file has common top-level keys (`name`, `kind`, `description`, `precision`),
 common tables (`[runtime]`, `[energy]`, optional `[offload]`, `[sources]`, optional
-`[calibration]`) and the tables of its kind's hardware schema, which the cost model for
-that kind declares (`CostModel.hardware_schema`). Every key is checked: a missing,
-unknown, ill-typed or negative value is an error naming the file and the key.
+`[calibration]`) and the tables of its kind's hardware schema (`hardware.classes`).
+Every key is checked against its schema: a missing, unknown, ill-typed or negative value,
+one outside its declared range or enumeration (`hardware.fields`), or a precision table
+without the profile's precision is an error naming the file and the key.
 """
 
 from __future__ import annotations
@@ -23,55 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from graphs.errors import EdgesimError
-
-PRECISION_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
-FALLBACK_RULES = ("after_first_unsupported", "per_op")
-
-
-class FrozenMap(dict):
-    """A read-only, hashable dict, so that profiles can key caches."""
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(sorted(self.items())))
-
-    def _readonly(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("profile tables are read-only; use Profile.replace")
-
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _readonly  # type: ignore[assignment]
-
-
-@dataclass(frozen=True)
-class RuntimeSpec:
-    """What the runtime does to a graph before running it (a property of the software
-    stack that was measured, not of the network)."""
-
-    fold_batch_norm: bool = True
-    fused_activations: tuple[str, ...] = ("relu", "relu6")
-    prune_dead_ops: bool = True
-
-
-@dataclass(frozen=True)
-class EnergySpec:
-    """Energy = MACs × energy_per_mac_j[precision] + bytes × per-level energy
-    + static_power_w × latency; average power = dynamic energy × fps + idle_power_w."""
-
-    energy_per_mac_j: FrozenMap  # precision -> joules per MAC
-    dram_energy_per_byte_j: float
-    sram_energy_per_byte_j: float
-    static_power_w: float
-    idle_power_w: float
-
-
-@dataclass(frozen=True)
-class OffloadSpec:
-    """An accelerator driven by a host CPU: what it cannot run goes to `host`."""
-
-    host: str  # host CPU profile name or path
-    fallback: str  # one of FALLBACK_RULES
-    link_bw_bytes_per_s: float
-    link_latency_s: float  # per transfer over the link
-    link_energy_per_byte_j: float
-    invocation_overhead_s: float  # per inference: the host's call into the accelerator
+from simulator.hardware.classes import hardware_class, resolve
+from simulator.hardware.common import PRECISION_BYTES, EnergySpec, OffloadSpec, RuntimeSpec
+from simulator.hardware.fields import FrozenMap, OneOf, PerPrecision, Range
 
 
 @dataclass(frozen=True)
@@ -180,8 +135,6 @@ _COMMON_TABLES = {"runtime", "energy", "offload", "sources", "calibration"}
 
 def profile_from_mapping(data: Mapping[str, Any], origin: str) -> Profile:
     """Validate a TOML-shaped dict into a `Profile`; errors name `origin` and the key."""
-    from simulator.costmodels import model_class
-
     data = dict(data)
     for key in ("name", "kind", "description", "precision", "runtime", "energy", "sources"):
         if key not in data:
@@ -191,10 +144,11 @@ def profile_from_mapping(data: Mapping[str, Any], origin: str) -> Profile:
             raise EdgesimError(f"{origin}: key {key!r} must be a string")
     kind = data["kind"]
     try:
-        schema = model_class(kind).hardware_schema
-    except KeyError as exc:
-        raise EdgesimError(f"{origin}: key 'kind': {exc.args[0]}") from None
-    if data["precision"] not in PRECISION_BYTES:
+        schema = resolve(hardware_class(kind).schema)
+    except EdgesimError as exc:
+        raise EdgesimError(f"{origin}: key 'kind': {exc}") from None
+    precision = data["precision"]
+    if precision not in PRECISION_BYTES:
         raise EdgesimError(
             f"{origin}: key 'precision' must be one of {', '.join(PRECISION_BYTES)}"
         )
@@ -202,31 +156,27 @@ def profile_from_mapping(data: Mapping[str, Any], origin: str) -> Profile:
     for key in data:
         if key not in _COMMON_KEYS | _COMMON_TABLES | hw_keys:
             raise EdgesimError(f"{origin}: unknown key {key!r}")
-    hw = _build(schema, {k: data[k] for k in hw_keys if k in data}, origin, "")
+    check = _Checker(origin, precision)
+    runtime = check.build(RuntimeSpec, data["runtime"], "runtime.")
+    energy = check.build(EnergySpec, data["energy"], "energy.")
+    hw = check.build(schema, {k: data[k] for k in hw_keys if k in data}, "")
     offload = data.get("offload")
-    profile = Profile(
+    needs_offload = getattr(schema, "offload_required", "")
+    if offload is None and needs_offload:
+        raise EdgesimError(f"{origin}: a {kind} profile needs an [offload] table: {needs_offload}")
+    return Profile(
         name=data["name"],
         kind=kind,
         description=data["description"],
-        precision=data["precision"],
-        runtime=_build(RuntimeSpec, data["runtime"], origin, "runtime."),
-        energy=_build(EnergySpec, data["energy"], origin, "energy."),
+        precision=precision,
+        runtime=runtime,
+        energy=energy,
         hw=hw,
         sources=_build_map(data["sources"], str, origin, "sources"),
-        offload=None if offload is None else _build(OffloadSpec, offload, origin, "offload."),
+        offload=None if offload is None else check.build(OffloadSpec, offload, "offload."),
         calibration=None if data.get("calibration") is None else _freeze(data["calibration"]),
         path=origin,
     )
-    if profile.precision not in profile.energy.energy_per_mac_j:
-        raise EdgesimError(
-            f"{origin}: key 'energy.energy_per_mac_j' has no entry for precision "
-            f"{profile.precision!r}"
-        )
-    if profile.offload is not None and profile.offload.fallback not in FALLBACK_RULES:
-        raise EdgesimError(
-            f"{origin}: key 'offload.fallback' must be one of {', '.join(FALLBACK_RULES)}"
-        )
-    return profile
 
 
 def _freeze(value: Any) -> Any:
@@ -239,44 +189,91 @@ def _freeze(value: Any) -> Any:
 
 @functools.cache
 def _type_hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    return typing.get_type_hints(cls, include_extras=True)
 
 
 def prepare_schema(cls: type) -> None:
     """Resolve the type hints of a schema and its nested tables now rather than on the
     first load (resolving them compiles code; a search loop's first call should not)."""
     for hint in _type_hints(cls).values():
+        hint = _bare(hint)[0]
         if dataclasses.is_dataclass(hint):
             prepare_schema(hint)
 
 
-def _build(cls: type, data: Any, origin: str, prefix: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise EdgesimError(f"{origin}: key {prefix.rstrip('.')!r} must be a table")
-    hints = _type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    for key in data:
-        if key not in names:
-            raise EdgesimError(f"{origin}: unknown key {prefix + key!r}")
-    values = {}
-    for f in dataclasses.fields(cls):
-        key = prefix + f.name
-        if f.name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise EdgesimError(f"{origin}: missing key {key!r}")
-            continue
-        values[f.name] = _coerce(hints[f.name], data[f.name], origin, key)
-    return cls(**values)
+def _bare(hint: Any) -> tuple[Any, tuple[Any, ...]]:
+    """(the type, its declared constraints) of an `Annotated` hint or a plain one."""
+    if typing.get_origin(hint) is typing.Annotated:
+        return hint.__origin__, hint.__metadata__
+    return hint, ()
 
 
-def _coerce(hint: Any, value: Any, origin: str, key: str) -> Any:
+class _Checker:
+    """Builds schema tables from TOML values, checking types and declared constraints."""
+
+    def __init__(self, origin: str, precision: str) -> None:
+        self.origin = origin
+        self.precision = precision
+
+    def fail(self, key: str, message: str) -> EdgesimError:
+        return EdgesimError(f"{self.origin}: key {key!r} {message}")
+
+    def build(self, cls: type, data: Any, prefix: str) -> Any:
+        if not isinstance(data, Mapping):
+            raise self.fail(prefix.rstrip("."), "must be a table")
+        hints = _type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in data:
+            if key not in names:
+                raise EdgesimError(f"{self.origin}: unknown key {prefix + key!r}")
+        values = {}
+        for f in dataclasses.fields(cls):
+            key = prefix + f.name
+            if f.name not in data:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    raise EdgesimError(f"{self.origin}: missing key {key!r}")
+                continue
+            hint, constraints = _bare(hints[f.name])
+            values[f.name] = value = _coerce(hint, data[f.name], self, key)
+            for constraint in constraints:
+                self.constrain(constraint, value, key)
+        table = cls(**values)
+        problem = table.check() if hasattr(table, "check") else None
+        if problem:
+            raise self.fail(prefix + problem[0], problem[1])
+        return table
+
+    def constrain(self, constraint: Any, value: Any, key: str) -> None:
+        """Apply a declared constraint to a value, or to each member of a table, list or map."""
+        if isinstance(constraint, PerPrecision):
+            if self.precision not in value:
+                raise self.fail(key, f"has no entry for precision {self.precision!r}")
+            return
+        if not isinstance(constraint, Range | OneOf):
+            raise TypeError(f"unsupported constraint {constraint!r} on {key}")
+        if dataclasses.is_dataclass(value):
+            members = [(f"{key}.{f.name}", getattr(value, f.name)) for f in dataclasses.fields(value)]
+        elif isinstance(value, Mapping):
+            members = [(f"{key}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, tuple):
+            members = [(key, v) for v in value]
+        else:
+            members = [(key, value)]
+        for member_key, member in members:
+            problem = constraint.problem(member)
+            if problem:
+                raise self.fail(member_key, problem)
+
+
+def _coerce(hint: Any, value: Any, check: _Checker, key: str) -> Any:
+    origin = check.origin
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         options = [h for h in typing.get_args(hint) if h is not type(None)]
         if value is None:
             return None
         hint = options[0]
     if dataclasses.is_dataclass(hint):
-        return _build(hint, value, origin, key + ".")
+        return check.build(hint, value, key + ".")
     if hint is FrozenMap:
         return _build_map(value, float, origin, key)
     if typing.get_origin(hint) is tuple:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from graphs.flat import FlatGraph
 from graphs.ops import MAC_KINDS, Kind, Op
-from simulator.profile import RuntimeSpec
+from simulator.hardware.common import RuntimeSpec
 
 
 @dataclass(frozen=True, slots=True)

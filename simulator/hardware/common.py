@@ -1,0 +1,84 @@
+"""Tables every profile has (runtime, energy), the offload table of accelerators, and
+the pieces several hardware classes share (per-category tables, delegate rules)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Annotated
+
+from graphs.ops import Category, Kind
+from simulator.hardware.fields import PER_PRECISION, FrozenMap, one_of
+
+PRECISION_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
+FALLBACK_RULES = ("after_first_unsupported", "per_op")
+KIND_NAMES = tuple(k.value for k in Kind)
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """What the runtime does to a graph before running it (a property of the software
+    stack that was measured, not of the network)."""
+
+    fold_batch_norm: bool = True
+    fused_activations: Annotated[tuple[str, ...], one_of(KIND_NAMES)] = ("relu", "relu6")
+    prune_dead_ops: bool = True
+
+
+@dataclass(frozen=True)
+class EnergySpec:
+    """Energy = MACs × energy_per_mac_j[precision] + bytes × per-level energy
+    + static_power_w × latency; average power = dynamic energy × fps + idle_power_w."""
+
+    energy_per_mac_j: Annotated[FrozenMap, PER_PRECISION]  # precision -> joules per MAC
+    dram_energy_per_byte_j: float
+    sram_energy_per_byte_j: float
+    static_power_w: float
+    idle_power_w: float
+
+
+@dataclass(frozen=True)
+class OffloadSpec:
+    """An accelerator driven by a host CPU: what it cannot run goes to `host`."""
+
+    host: str  # host CPU profile name or path
+    fallback: Annotated[str, one_of(FALLBACK_RULES)]
+    link_bw_bytes_per_s: float
+    link_latency_s: float  # per transfer over the link
+    link_energy_per_byte_j: float
+    invocation_overhead_s: float  # per inference: the host's call into the accelerator
+
+
+@dataclass(frozen=True)
+class CategoryTable:
+    """One number per op category (`graphs.ops.Category`): an efficiency (share of
+    peak), or a count such as kernel launches per op."""
+
+    conv: float
+    pointwise: float
+    depthwise: float
+    dense: float
+    elementwise: float
+    pool: float
+    data: float
+    softmax: float
+
+    def as_dict(self) -> dict[str, float]:
+        """category -> value, for the per-op lookup on the hot path."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+assert [f.name for f in dataclasses.fields(CategoryTable)] == [c.value for c in Category]
+
+
+@dataclass(frozen=True)
+class Delegate:
+    """Op kinds the runtime's delegate for this unit does not take (`graphs.ops.Kind`
+    values); they run on the `[offload]` host."""
+
+    unsupported_kinds: Annotated[tuple[str, ...], one_of(KIND_NAMES)]
+
+    def rejected(self) -> frozenset[Kind]:
+        return frozenset(Kind(k) for k in self.unsupported_kinds)
+
+
