@@ -1,5 +1,10 @@
 """Cost models: pricing only, one module per hardware class, looked up by a profile's
-`kind` through `simulator.hardware.classes` and imported on first use."""
+`kind` through `simulator.hardware.classes`.
+
+The map names each model by module path, so the hardware layer (loading a profile) never
+imports pricing code; `import simulator` imports them all up front so that a first
+prediction does not pay for imports, and `model_class` imports any other on first use
+(a class registered later, a test's fake)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from simulator.engine.pricing import cost_model
 from simulator.engine.rewrite import plan
 from simulator.engine.terms import inference_terms, link_transfer
 from simulator.hardware.profile import Profile
-from simulator.results import Cost, TermKind
+from simulator.results import Cost, Term, TermKind
 
 NOTHING = Cost(0.0, 0.0)
 
@@ -41,11 +41,12 @@ class SegmentPricer:
         self.profile = profile
         self.device = cost_model(profile)
         self._cache: dict[tuple, SegmentCost | None] = {}
+        self._links: dict[tuple[Shape, Shape], tuple[Term, ...]] = {}
 
     def price(self, segments: Sequence[Segment], input_shape: Shape) -> tuple[float, float] | None:
         """(latency in s, energy in J) of the chain, or None where it must be priced whole."""
         shape = input_shape
-        total = NOTHING
+        latency = energy = 0.0
         device_ops: list[Op] = []
         tail_mac = False
         for segment in segments:
@@ -59,18 +60,25 @@ class SegmentPricer:
                 continue
             if tail_mac and cost.input_merges:
                 return None
-            total = total + cost.cost
+            latency += cost.cost.latency_s  # floats, not `Cost +`: this loop runs per candidate
+            energy += cost.cost.energy_j
             device_ops.extend(cost.device_ops)
             shape = cost.output_shape
             tail_mac = cost.output_from_mac
-        # Every op ran on the device, so the only link traffic is the input and the output.
-        links = () if self.profile.offload is None else (
+        links = self._links.get((input_shape, shape))
+        if links is None:
+            links = self._links[input_shape, shape] = self._link_terms(input_shape, shape)
+        terms = inference_terms(self.profile, self.device, device_ops, latency, links)
+        return latency + sum(t.latency_s for t in terms), energy + sum(t.energy_j for t in terms)
+
+    def _link_terms(self, input_shape: Shape, output_shape: Shape) -> tuple[Term, ...]:
+        """Every op ran on the device, so the only link traffic is the input and the output."""
+        if self.profile.offload is None:
+            return ()
+        return (
             link_transfer(self.profile, TermKind.INPUT, "input", input_shape),
-            link_transfer(self.profile, TermKind.OUTPUT, "output", shape),
+            link_transfer(self.profile, TermKind.OUTPUT, "output", output_shape),
         )
-        terms = inference_terms(self.profile, self.device, device_ops, total.latency_s, links)
-        total = total + sum(terms, NOTHING)
-        return total.latency_s, total.energy_j
 
     def _segment(self, segment: Segment, input_shape: Shape) -> SegmentCost | None:
         graph = segment_graph(segment, input_shape)
