@@ -28,7 +28,8 @@ NOTHING = Cost(0.0, 0.0)
 
 @dataclass(frozen=True, slots=True)
 class SegmentCost:
-    cost: Cost  # its ops' latency and energy
+    latency_s: float  # of its ops
+    energy_j: float
     device_ops: tuple[Op, ...]  # the ops that run, in order
     output_shape: Shape
     empty: bool  # no ops: the input passes through
@@ -41,6 +42,7 @@ class SegmentPricer:
         self.profile = profile
         self.device = cost_model(profile)
         self._cache: dict[tuple, SegmentCost | None] = {}
+        self.offload = profile.offload is not None
         self._links: dict[tuple[Shape, Shape], tuple[Term, ...]] = {}
 
     def price(self, segments: Sequence[Segment], input_shape: Shape) -> tuple[float, float] | None:
@@ -60,21 +62,21 @@ class SegmentPricer:
                 continue
             if tail_mac and cost.input_merges:
                 return None
-            latency += cost.cost.latency_s  # floats, not `Cost +`: this loop runs per candidate
-            energy += cost.cost.energy_j
+            latency += cost.latency_s  # floats, not `Cost +`: this loop runs per candidate
+            energy += cost.energy_j
             device_ops.extend(cost.device_ops)
             shape = cost.output_shape
             tail_mac = cost.output_from_mac
-        links = self._links.get((input_shape, shape))
-        if links is None:
-            links = self._links[input_shape, shape] = self._link_terms(input_shape, shape)
+        links = ()
+        if self.offload:
+            links = self._links.get((input_shape, shape))
+            if links is None:
+                links = self._links[input_shape, shape] = self._link_terms(input_shape, shape)
         terms = inference_terms(self.profile, self.device, device_ops, latency, links)
         return latency + sum(t.latency_s for t in terms), energy + sum(t.energy_j for t in terms)
 
     def _link_terms(self, input_shape: Shape, output_shape: Shape) -> tuple[Term, ...]:
         """Every op ran on the device, so the only link traffic is the input and the output."""
-        if self.profile.offload is None:
-            return ()
         return (
             link_transfer(self.profile, TermKind.INPUT, "input", input_shape),
             link_transfer(self.profile, TermKind.OUTPUT, "output", output_shape),
@@ -83,7 +85,7 @@ class SegmentPricer:
     def _segment(self, segment: Segment, input_shape: Shape) -> SegmentCost | None:
         graph = segment_graph(segment, input_shape)
         if not graph.ops:
-            return SegmentCost(NOTHING, (), input_shape, True, False, False)
+            return SegmentCost(0.0, 0.0, (), input_shape, True, False, False)
         runtime = self.profile.runtime
         rewritten = plan(graph, runtime)
         last = len(graph.ops) - 1
@@ -104,8 +106,10 @@ class SegmentPricer:
         input_merges = first is not None and len(graph.sources[readers[0]]) == 1 and (
             (first.kind == Kind.BATCH_NORM and runtime.fold_batch_norm) or first.kind in runtime.fused_activations
         )
+        total = sum(costs, NOTHING)
         return SegmentCost(
-            sum(costs, NOTHING),
+            total.latency_s,
+            total.energy_j,
             tuple(ops),
             graph.ops[last].output,
             False,
