@@ -6,3 +6,8 @@ class EdgesimError(Exception):
 
     The CLI prints it on one line and exits with status 2; everything else is a bug.
     """
+
+
+class Interrupted(KeyboardInterrupt):
+    """An interrupt (Ctrl-C, SIGTERM) after which something was kept; its message says what.
+    The CLI prints it on one line and exits with 128 + the signal number."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphs.errors import EdgesimError
+from graphs.files import write_text
 from graphs.flat import FlatGraph
 from graphs.ops import Op, Shape
 
@@ -227,7 +228,7 @@ class OpGraph:
         return cls.from_dict(data, origin)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json(indent=1))
+        write_text(path, self.to_json(indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> OpGraph:

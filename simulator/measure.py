@@ -18,8 +18,7 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from graphs.errors import EdgesimError
+from graphs.files import atomic_file
 from graphs.graph import OpGraph
 from graphs.spec import build
 from simulator.progress import progress
@@ -199,23 +199,9 @@ def _profile(
     return {name: statistics.median(times[-repeat:]) for name, times in per_node.items()}
 
 
-@contextmanager
-def _atomic(path: str | Path) -> Iterator[Any]:
-    """A text file written to a temporary name next to `path` and renamed on success."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            yield f
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_reference_csv(rows: Sequence[Measurement], path: str | Path) -> None:
     """Write measurements as a reference CSV, atomically."""
-    with _atomic(path) as f:
+    with atomic_file(path) as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(REFERENCE_HEADER)
         writer.writerows(m.row() for m in rows)
@@ -228,5 +214,5 @@ def write_per_op_json(rows: Sequence[Measurement], path: str | Path) -> None:
          "source": m.source, "ops_ms": m.ops_ms}
         for m in rows
     ]
-    with _atomic(path) as f:
+    with atomic_file(path) as f:
         json.dump(data, f, indent=1)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from graphs.errors import EdgesimError
+from graphs.files import atomic_file, check_target
 from graphs.graph import OpGraph
 from simulator.engine import run
 from simulator.hardware.profile import Profile
@@ -190,10 +193,19 @@ def plot(result: ValidationResult, path: str, title: str = "") -> None:
     ax.legend(loc="upper left", fontsize="small")
     fig.tight_layout()
     try:
-        fig.savefig(path)
-    except OSError as exc:
-        from graphs.errors import EdgesimError
-
-        raise EdgesimError(f"{path}: cannot write the plot ({exc.strerror})") from None
+        with atomic_file(path, "wb") as handle:
+            fig.savefig(handle, format=plot_format(path))
     finally:
         plt.close(fig)
+
+
+def plot_format(path: str) -> str:
+    """The figure format `path`'s suffix names, or a one-line error listing the formats."""
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    check_target(path)
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise EdgesimError(f"--plot {path}: end the file name in one of .{', .'.join(sorted(formats))}")
+    return suffix

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from graphs.errors import EdgesimError
+from graphs.files import atomic_file, check_target
 from graphs.graph import OpGraph
 from graphs.ops import CONV_KINDS, Kind, Op, Shape
 
@@ -48,16 +47,10 @@ def export_onnx(graph: OpGraph, path: str | Path, seed: int = 0) -> Path:
     The file is written to a temporary name first and renamed, so a failure leaves no
     partial file behind.
     """
-    path = Path(path)
+    path = check_target(path)
     model = to_onnx(graph, seed)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        onnx.save(model, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_file(path, "wb") as handle:
+        handle.write(model.SerializeToString())
     return path
 
 

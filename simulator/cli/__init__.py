@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from graphs.errors import EdgesimError
 
@@ -37,15 +40,37 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; 0 on success, 2 for an error the user can fix (one line on stderr),
+    128 + the signal number (130 for Ctrl-C, 143 for SIGTERM) when interrupted."""
     args = make_parser().parse_args(argv)
+    with _terminate_as_interrupt() as received:
+        try:
+            return args.run(args) or 0
+        except EdgesimError as exc:
+            sys.stderr.write(f"edgesim: error: {exc}\n")
+            return 2
+        except BrokenPipeError:
+            return 0
+        except KeyboardInterrupt as exc:  # writers have removed their temporary files by now
+            sys.stderr.write(f"edgesim: {exc or 'interrupted; nothing written'}\n")
+            return 128 + (received[-1] if received else signal.SIGINT)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[list[int]]:
+    """SIGTERM unwinds like Ctrl-C (temporary files removed, workers ended); the list
+    collects the signals received so that the exit status can name them."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        return args.run(args) or 0
-    except EdgesimError as exc:
-        sys.stderr.write(f"edgesim: error: {exc}\n")
-        return 2
-    except BrokenPipeError:
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)

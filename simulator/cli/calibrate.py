@@ -4,7 +4,6 @@ coefficients to measurements and write the fitted profile."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,15 +21,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import tomllib
+
     from graphs.errors import EdgesimError
+    from graphs.files import check_target, write_text
     from simulator.api import resolve_profile
     from simulator.calibrate import calibrate, score_held_out, split_rows
     from simulator.cli.validate import metrics_table
-    from simulator.hardware.profile import to_toml
+    from simulator.hardware.profile import profile_from_mapping, to_toml
     from simulator.reference import load_reference, reference_graphs, rows_for_device
     from simulator.textfmt import parse_setting
 
-    out = Path(args.out)
+    out = check_target(args.out)  # a bad --out fails before the fit
     if out.suffix != ".toml":
         raise EdgesimError(f"--out {out}: the profile file must end in .toml")
     base = resolve_profile(args.device)
@@ -77,29 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
     for warning in result.warnings:
         print(f"\nwarning: {warning}")
-    _write_atomic(out, to_toml(result.profile))
+    text = to_toml(result.profile)
+    profile_from_mapping(tomllib.loads(text), str(out))  # what we write must load back
+    write_text(out, text)
     print(f"\nwrote {out}: use it as --device {out}")
     return 0
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, then rename: a reader never
-    sees half a profile, and a failure leaves any old file as it was."""
-    import os
-    import tempfile
-    import tomllib
-
-    from graphs.errors import EdgesimError
-    from simulator.hardware.profile import profile_from_mapping
-
-    profile_from_mapping(tomllib.loads(text), str(path))  # what we write must load back
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise EdgesimError(f"{path}: cannot write ({exc.strerror})") from None

@@ -22,9 +22,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from graphs.files import check_target
     from simulator.measure import measure, write_per_op_json, write_reference_csv
     from simulator.textfmt import print_table
 
+    check_target(args.out)  # bad output paths fail before the timing
+    if args.per_op_out:
+        check_target(args.per_op_out)
     rows = measure(
         args.specs, threads=args.threads, repeat=args.repeat, warmup=args.warmup,
         per_op=bool(args.per_op_out), seed=args.seed,

@@ -26,9 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from graphs.errors import EdgesimError
+    from graphs.files import atomic_folder, check_target
     from graphs.registry import entries
     from simulator.studies.pareto import (
         pareto_points,
@@ -41,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     metrics = list(dict.fromkeys(args.metric or ["latency"]))
     devices = list(dict.fromkeys(args.device))
+    out = check_target(args.out, folder=True)  # a bad --out fails before any work
     if args.space:
         if not args.accuracy:
             raise EdgesimError("--space needs --accuracy FILE.csv with columns model,accuracy")
@@ -53,13 +53,11 @@ def run(args: argparse.Namespace) -> int:
         ]
         accuracies = zoo_accuracies(models)
     points = pareto_points(accuracies, devices, metrics)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    table = out / f"pareto.{args.format}"
-    write_table(*point_rows(points, metrics), args.format, table)
-    plot_points(points, out / "pareto.png", metrics)
+    with atomic_folder(out) as staging:
+        write_table(*point_rows(points, metrics), args.format, staging / f"pareto.{args.format}")
+        plot_points(points, staging / "pareto.png", metrics)
     for device in devices:
         front = [p.model for p in points if p.device == device and p.pareto]
         print(f"{device}: {len(accuracies)} points, {len(front)} on the front: {', '.join(front)}")
-    print(f"-> {table}, {out / 'pareto.png'}")
+    print(f"-> {out / f'pareto.{args.format}'}, {out / 'pareto.png'}")
     return 0

@@ -15,13 +15,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import time
-    from pathlib import Path
 
+    from graphs.files import check_target
     from simulator.studies.seed import run_seed
-    from simulator.studies.seed_report import check_out, verdicts, write_study
+    from simulator.studies.seed_report import verdicts, write_study
 
-    out = Path(args.out)
-    check_out(out)  # a bad --out fails before the work
+    out = check_target(args.out, folder=True)  # a bad --out fails before the work
     start = time.perf_counter()
     result = run_seed(quick=args.quick)
     files = write_study(result, out)

@@ -16,24 +16,38 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", help="address of a Dask distributed scheduler to run on")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted sweep of the same grid from its completed variants")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from graphs.errors import Interrupted
+    from graphs.files import atomic_folder, check_target
     from graphs.spec import build
-    from simulator.studies.sweep import plot_rows, sweep, write_rows
+    from simulator.studies.sweep import SweepProgress, plot_rows, sweep, write_rows
     from simulator.textfmt import parse_setting
 
+    out = check_target(args.out, folder=True)  # a bad --out fails before any work
     settings = dict(parse_setting(s) for s in args.set)
     for spec in args.models:  # a bad spec fails before any work or output
         build(spec)
-    rows = sweep(args.device, settings, args.models, fps=args.fps, scheduler=args.scheduler,
-                 workers=args.workers, progress=not args.no_progress)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_rows(rows, out / "sweep.csv", list(settings))
-    figures = plot_rows(rows, settings, out)
+    saved = SweepProgress(out, resume=args.resume)
+    try:
+        rows = sweep(args.device, settings, args.models, fps=args.fps, scheduler=args.scheduler,
+                     workers=args.workers, progress=not args.no_progress, saved=saved)
+        with atomic_folder(out) as staging:
+            write_rows(rows, staging / "sweep.csv", list(settings))
+            figures = [out / f.name for f in plot_rows(rows, settings, staging)]
+    except KeyboardInterrupt:
+        if saved.count:
+            raise Interrupted(f"interrupted; {saved.count} of {saved.total} variants kept in {saved.path} "
+                              "(the same command with --resume continues)") from None
+        saved.discard()
+        raise
+    except BaseException:
+        saved.discard()
+        raise
+    saved.discard()
     print(f"{len(rows)} rows -> {out / 'sweep.csv'}; figures: {', '.join(str(f) for f in figures)}")
     return 0

@@ -30,8 +30,10 @@ def run(args: argparse.Namespace) -> int:
     from simulator.api import resolve_profile
     from simulator.comparison import compare
     from simulator.reference import load_reference, rows_for_device
-    from simulator.validate import plot
+    from simulator.validate import plot, plot_format
 
+    if args.plot:
+        plot_format(args.plot)  # a bad --plot fails before the work
     profile = resolve_profile(args.device)
     rows = rows_for_device(load_reference(args.reference), profile.name, profile.precision)
     found = compare(profile, rows, level=args.interval)

@@ -1,23 +1,21 @@
 """Findings, report and CSVs of the seed study (`simulator.studies.seed`); figures in
 `seed_plots`.
 
-Everything is rendered into a staging folder next to the output folder and moved in only
-when all of it exists, so an error never leaves a half-written output folder.
+Everything is rendered into a staging folder next to the output folder, which it replaces
+whole once all of it exists (`graphs.files.atomic_folder`), so an error or an interrupt never
+leaves a half-written folder or one that mixes two runs.
 """
 
 from __future__ import annotations
 
 import csv
-import os
-import shutil
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphs.errors import EdgesimError
+from graphs.files import atomic_folder
 from graphs.spec import parse_spec
 from simulator.studies.seed import (
     BLOG,
@@ -482,23 +480,6 @@ def render(result: SeedResult, folder: Path) -> list[Path]:
 
 
 def write_study(result: SeedResult, out: str | Path) -> list[Path]:
-    """Render into a staging folder beside `out`, then move the files into `out`."""
-    out = Path(out)
-    check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        staged = render(result, staging)
-        out.mkdir(exist_ok=True)
-        final = []
-        for path in staged:
-            os.replace(path, out / path.name)
-            final.append(out / path.name)
-        return final
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise EdgesimError(f"{out}: exists and is not a folder; give --out a folder (it is created)")
+    """Render into a staging folder beside `out`, which then replaces `out` whole."""
+    with atomic_folder(out) as staging:
+        return [Path(out) / path.name for path in render(result, staging)]

@@ -4,14 +4,20 @@ a Dask distributed cluster. The rows come out in grid order however the sweep ra
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
+import json
+import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from graphs.errors import EdgesimError
+from graphs.files import atomic_file
 from simulator.api import resolve_profile
 from simulator.hardware.profile import Profile, profile_from_mapping
 
@@ -61,67 +67,164 @@ def sweep(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: bool = True,
+    saved: SweepProgress | None = None,
 ) -> list[dict[str, Any]]:
     """Rows (one per variant × model) in grid order.
 
     Local runs use a process pool (`workers`, default: all cores; 1 runs in-process);
-    `scheduler` is the address of a Dask distributed scheduler."""
+    `scheduler` is the address of a Dask distributed scheduler. With `saved`, variants it
+    already holds are not priced again and each newly priced one is added to it as it
+    completes, so that an interrupted sweep can resume."""
     profile = resolve_profile(device)
     variants = grid(settings)
     for overrides in variants:  # fail fast, in this process, on a bad field or value
         profile.replace(**overrides)
     base = profile.to_mapping()
-    args = [(base, profile.path or profile.name, v, list(models), fps) for v in variants]
+    jobs = {i: (base, profile.path or profile.name, v, list(models), fps) for i, v in enumerate(variants)}
+    results: dict[int, list[dict[str, Any]]] = {}
+    if saved is not None:
+        results.update(saved.start(sweep_key(base, variants, models, fps), len(jobs)))
+
+    def done(index: int, rows: list[dict[str, Any]]) -> None:
+        results[index] = rows
+        if saved is not None:
+            saved.add(index, rows)
+
+    todo = {i: job for i, job in jobs.items() if i not in results}
     if scheduler:
-        results = _on_dask(scheduler, args, progress)
+        _on_dask(scheduler, todo, progress, done)
     else:
-        results = _locally(args, workers or os.cpu_count() or 1, progress)
-    return [row for chunk in results for row in chunk]
+        _locally(todo, workers or os.cpu_count() or 1, progress, done)
+    return [row for i in range(len(jobs)) for row in results[i]]
+
+
+def sweep_key(base: Mapping[str, Any], variants: Sequence[Mapping[str, Any]], models: Sequence[str],
+              fps: float | None) -> str:
+    """A digest of everything that decides a sweep's rows: same key, same grid."""
+    text = json.dumps([base, list(variants), list(models), fps], sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class SweepProgress:
+    """The variants an unfinished sweep has priced, one JSON line each after a header line
+    with the sweep's key, in a hidden file beside the output folder."""
+
+    def __init__(self, out: Path, resume: bool) -> None:
+        self.path = out.parent / f".{out.name}.progress.jsonl"
+        self.resume = resume
+        self.count = 0
+        self.total = 0
+
+    def start(self, key: str, total: int) -> dict[int, list[dict[str, Any]]]:
+        """Variants saved by an earlier run of the same sweep (with `resume`); the file is
+        started afresh otherwise."""
+        self.total = total
+        saved = self._read(key) if self.resume else {}
+        with atomic_file(self.path) as handle:
+            handle.write(json.dumps({"key": key}) + "\n")
+            for index, rows in saved.items():
+                handle.write(json.dumps({"index": index, "rows": rows}, allow_nan=False) + "\n")
+        self.count = len(saved)
+        return saved
+
+    def _read(self, key: str) -> dict[int, list[dict[str, Any]]]:
+        if not self.path.exists():
+            return {}
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+            if json.loads(lines[0]).get("key") != key:
+                raise EdgesimError(f"--resume: {self.path} is from a different sweep (device, settings, models "
+                                   "or fps differ); run without --resume to start over")
+            # A line cut short by a kill is the variant that was being saved: price it again.
+            entries = [json.loads(line) for line in lines[1:] if line.endswith("}")]
+            return {int(e["index"]): e["rows"] for e in entries}
+        except (OSError, UnicodeDecodeError, ValueError, IndexError, KeyError, TypeError, AttributeError):
+            raise EdgesimError(f"--resume: {self.path} is not a sweep progress file; "
+                               "delete it or run without --resume") from None
+
+    def add(self, index: int, rows: list[dict[str, Any]]) -> None:
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"index": index, "rows": rows}, allow_nan=False) + "\n")
+        self.count += 1
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def _bar(total: int, enabled: bool) -> Callable[[], None]:
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="variant", disable=not enabled or total < 2, leave=False)
+    # disable=None: shown on a terminal only, so logs and pipes get no control characters.
+    bar = tqdm(total=total, unit="variant", disable=None if enabled and total > 1 else True, leave=False)
     return bar.update
 
 
-def _locally(args: list[tuple], workers: int, progress: bool) -> list[list[dict[str, Any]]]:
-    tick = _bar(len(args), progress)
-    if workers <= 1 or len(args) == 1:
-        out = []
-        for a in args:
-            out.append(evaluate_variant(*a))
-            tick()
-        return out
-    results: list[list[dict[str, Any]] | None] = [None] * len(args)
-    with ProcessPoolExecutor(max_workers=min(workers, len(args))) as pool:
-        futures = {pool.submit(evaluate_variant, *a): i for i, a in enumerate(args)}
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            tick()
-    return results  # type: ignore[return-value]
+def _evaluate_job(job: tuple[int, tuple]) -> tuple[int, list[dict[str, Any]]]:
+    index, args = job
+    return index, evaluate_variant(*args)
 
 
-def _on_dask(address: str, args: list[tuple], progress: bool) -> list[list[dict[str, Any]]]:
+def _worker_init() -> None:
+    """Pool workers leave interrupts to the parent, which ends them, and exit on their own
+    once the parent is gone (killed), instead of finishing the queue for nobody."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+Done = Callable[[int, list[dict[str, Any]]], None]
+
+
+def _locally(jobs: dict[int, tuple], workers: int, progress: bool, done: Done) -> None:
+    tick = _bar(len(jobs), progress)
+    if workers <= 1 or len(jobs) <= 1:
+        for index, job in jobs.items():
+            done(index, evaluate_variant(*job))
+            tick()
+        return
+    pool = multiprocessing.Pool(min(workers, len(jobs)), initializer=_worker_init)
+    try:
+        for index, rows in pool.imap_unordered(_evaluate_job, jobs.items()):
+            done(index, rows)
+            tick()
+        pool.close()
+    except BaseException:  # an error or an interrupt: end the workers now, not after the queue
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def _on_dask(address: str, jobs: dict[int, tuple], progress: bool, done: Done) -> None:
     try:
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise EdgesimError("--scheduler needs the distributed extra: pip install 'edgesim[distributed]'") from None
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as exc:
-        raise EdgesimError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+    client = _connect(Client, address)
     with client:
-        futures = [client.submit(evaluate_variant, *a, pure=False) for a in args]
-        index = {f.key: i for i, f in enumerate(futures)}
-        results: list[list[dict[str, Any]] | None] = [None] * len(args)
-        tick = _bar(len(args), progress)
-        for future in dask_completed(futures):
-            results[index[future.key]] = future.result()
+        futures = {client.submit(evaluate_variant, *job, pure=False): index for index, job in jobs.items()}
+        tick = _bar(len(jobs), progress)
+        for future in dask_completed(list(futures)):
+            done(futures[future], future.result())
             tick()
-    return results  # type: ignore[return-value]
+
+
+def _connect(client_class: type, address: str) -> Any:
+    """A Dask client of the scheduler at `address`, or a one-line error within seconds."""
+    # A peer that is not a Dask scheduler answers bytes that read as an absurd frame length.
+    problems = (OSError, TimeoutError, ValueError, TypeError, MemoryError)
+    try:
+        return client_class(address, timeout="5s")
+    except problems as exc:
+        reason = "not a Dask scheduler" if isinstance(exc, MemoryError) else str(exc).splitlines()[0][:200]
+        raise EdgesimError(f"--scheduler {address}: cannot use a Dask scheduler there ({reason})") from None
 
 
 def write_rows(rows: Sequence[Mapping[str, Any]], path: Path, settings: Sequence[str]) -> None:
