@@ -33,10 +33,10 @@ def check_target(path: str | Path, *, folder: bool = False) -> Path:
     if not text.strip():
         raise EdgesimError(f"the output {kind} name is empty")
     path = Path(text)
+    if any(len(part.encode()) > 255 for part in path.parts):
+        raise EdgesimError(f"{_short(text)}: a name in the path is longer than 255 bytes")
     try:
         exists, is_dir = path.exists(), path.is_dir()
-        if len(path.name.encode()) > 255:
-            raise EdgesimError(f"{_short(text)}: the file name is longer than 255 bytes")
         if exists and folder and not is_dir:
             raise EdgesimError(f"{_short(text)}: exists and is not a folder; give a folder (it is created)")
         if exists and not folder and is_dir:

@@ -153,7 +153,10 @@ class OpGraph:
 
     # -- checking ---------------------------------------------------------------------
     def validate(self) -> OpGraph:
-        """Check that every input shape equals its producer's output; return self."""
+        """Check that the graph has ops and every input shape equals its producer's
+        output; return self."""
+        if not self._ops:
+            raise EdgesimError(f"graph {self.name!r} has no ops (all of it is constant or empty)")
         for name, op in self._ops.items():
             for port, (src, want) in enumerate(zip(self._sources[name], op.inputs, strict=True)):
                 got = self.shape_of(src)
@@ -196,11 +199,16 @@ class OpGraph:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], origin: str = "<dict>") -> OpGraph:
-        if data.get("format") != FORMAT:
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
             raise EdgesimError(f"{origin}: not an edgesim graph (missing format={FORMAT!r})")
         try:
+            if not isinstance(data["name"], str) or not isinstance(data["ops"], list) or not data["ops"]:
+                raise ValueError("a graph has a name and a non-empty list of ops")
+            for key, shape in data["inputs"].items():
+                _check_shape(shape, f"input {key!r}")
             graph = cls(data["name"], data["inputs"], data.get("meta"))
             for item in data["ops"]:
+                _check_op_fields(item)
                 fields = {k: item[k] for k in _OPTIONAL_FIELDS if k in item}
                 for key in ("kernel", "stride", "dilation"):
                     if key in fields:
@@ -215,7 +223,7 @@ class OpGraph:
                     **fields,
                 )
                 graph.add(op, item["sources"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise EdgesimError(f"{origin}: malformed graph JSON ({exc!r})") from None
         return graph
 
@@ -223,7 +231,7 @@ class OpGraph:
     def from_json(cls, text: str, origin: str = "<json>") -> OpGraph:
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise EdgesimError(f"{origin}: not valid JSON ({exc})") from None
         return cls.from_dict(data, origin)
 
@@ -233,9 +241,11 @@ class OpGraph:
     @classmethod
     def load(cls, path: str | Path) -> OpGraph:
         try:
-            text = Path(path).read_text()
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise EdgesimError(f"{path}: cannot read graph file ({exc.strerror})") from None
+        except UnicodeDecodeError as exc:
+            raise EdgesimError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
         return cls.from_json(text, str(path)).validate()
 
     def __eq__(self, other: object) -> bool:
@@ -247,6 +257,29 @@ class OpGraph:
 
     def __repr__(self) -> str:
         return f"OpGraph({self.name!r}, {len(self)} ops, {self.macs / 1e6:.1f} MMACs)"
+
+
+def _check_shape(shape: Any, what: str) -> None:
+    if not isinstance(shape, list | tuple) or not all(type(d) is int and 0 < d < 2**31 for d in shape):
+        raise ValueError(f"{what}: a shape is a list of positive integers, not {shape!r}")
+
+
+def _check_op_fields(item: Any) -> None:
+    """The types and ranges `Op` trusts: shapes and kernel/stride/dilation of positive
+    integers, at least one group, 1-64 bits."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+        raise ValueError(f"an op is an object with a name, not {item!r:.80}")
+    what = f"op {item['name']!r}"
+    for shape in item["inputs"]:
+        _check_shape(shape, what)
+    _check_shape(item["output"], what)
+    for key in ("kernel", "stride", "dilation"):
+        if key in item:
+            _check_shape(item[key], f"{what} {key}")
+    if type(item.get("groups", 1)) is not int or item.get("groups", 1) < 1:
+        raise ValueError(f"{what}: groups is a positive integer")
+    if type(item.get("bits", 32)) is not int or not 1 <= item.get("bits", 32) <= 64:
+        raise ValueError(f"{what}: bits is an integer from 1 to 64")
 
 
 def _jsonable(value: Any) -> Any:

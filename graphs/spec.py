@@ -6,6 +6,7 @@ Used by the CLI, the Python API and reference CSV files alike.
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ from graphs.graph import OpGraph
 from graphs.registry import ModelEntry, entry
 
 GRAPH_SUFFIXES = (".json", ".onnx")
+# The longest spec the parser reads: search-space points take ~200 characters; a longer
+# text is a mistake, and echoing it would bury the error line.
+MAX_SPEC = 2000
 
 
 def is_path_spec(spec: str) -> bool:
@@ -26,10 +30,14 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
     A bare word as a value is read as a string, so `ssdlite(backbone=mobilenet_v2)` works.
     """
+    if not isinstance(spec, str):
+        raise EdgesimError(f"a model spec is a string or an OpGraph, not {type(spec).__name__}")
     text = spec.strip()
+    if len(text) > MAX_SPEC:
+        raise EdgesimError(f"model spec {text[:60]!r}… is {len(text)} characters long; at most {MAX_SPEC}")
     try:
         tree = ast.parse(text, mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         raise EdgesimError(
             f"model spec {spec!r} is not `name` or `name(key=value, ...)`"
         ) from None
@@ -43,16 +51,33 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     for kw in tree.keywords:
         if kw.arg is None:
             raise EdgesimError(f"model spec {spec!r}: `**` is not allowed")
+        if kw.arg in options:
+            raise EdgesimError(f"model spec {spec!r}: option {kw.arg!r} is given twice")
         if isinstance(kw.value, ast.Name):
             options[kw.arg] = kw.value.id
             continue
         try:
             options[kw.arg] = ast.literal_eval(kw.value)
-        except ValueError:
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             raise EdgesimError(
                 f"model spec {spec!r}: the value of {kw.arg!r} is not a literal"
             ) from None
+        if not _finite(options[kw.arg]):
+            raise EdgesimError(f"model spec {spec!r}: option {kw.arg}={options[kw.arg]!r} is not a finite number")
     return tree.func.id, options
+
+
+def _finite(value: Any) -> bool:
+    """False for inf/nan floats and complex numbers, also inside lists, tuples and sets."""
+    if isinstance(value, complex):
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(k) and _finite(v) for k, v in value.items())
+    return True
 
 
 def _type_matches(value: Any, default: Any) -> bool:
@@ -108,6 +133,8 @@ def build(spec: str | OpGraph, allow_unknown: bool = False, batch: int | None = 
         check_batch(batch, "--batch")
     if isinstance(spec, OpGraph):
         return spec if batch is None else with_batch(spec, batch)
+    if not isinstance(spec, str):
+        raise EdgesimError(f"a model spec is a string or an OpGraph, not {type(spec).__name__}")
     if is_path_spec(spec):
         graph = _load_file(Path(spec.strip()), allow_unknown)
         if batch in (None, 1):
@@ -125,7 +152,7 @@ def build(spec: str | OpGraph, allow_unknown: bool = False, batch: int | None = 
         raise EdgesimError(f"{spec}: batch={spec_batch} in the spec but batch {batch} asked for")
     try:
         graph = model.builder(**_check_options(model, options))
-    except (ValueError, KeyError, IndexError) as exc:
+    except (ValueError, KeyError, IndexError, OverflowError, ZeroDivisionError, MemoryError) as exc:
         raise EdgesimError(f"{spec}: {exc}") from None
     return with_batch(graph, spec_batch if batch is None else batch)
 

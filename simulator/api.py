@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+from pathlib import PurePath
+
+from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
 from graphs.spec import build
 from simulator.engine import simulate
@@ -10,7 +15,26 @@ from simulator.report import Report
 
 
 def resolve_profile(device: str | Profile) -> Profile:
-    return device if isinstance(device, Profile) else load_profile(device)
+    """A `Profile` as it is, or the profile a device name or TOML path names."""
+    if isinstance(device, Profile):
+        return device
+    if not isinstance(device, str | PurePath):
+        raise EdgesimError(f"a device is a profile name, a TOML path or a Profile, not {type(device).__name__}")
+    try:
+        return load_profile(str(device))
+    except OSError as exc:  # a name too long for a path, a folder named like a profile, ...
+        raise EdgesimError(f"device {str(device)[:80]!r}: cannot read it as a profile ({exc.strerror})") from None
+
+
+def check_fps(fps: object) -> float | None:
+    """`fps` as a float when it is a finite positive number (or None), else a one-line error."""
+    if fps is None:
+        return None
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real):
+        raise EdgesimError(f"fps is a number of frames per second, not {type(fps).__name__} {fps!r}")
+    if not (math.isfinite(fps) and fps > 0):
+        raise EdgesimError(f"fps must be a finite positive number, not {fps}")
+    return float(fps)
 
 
 def predict(
@@ -18,6 +42,23 @@ def predict(
 ) -> Report:
     """Simulate one inference of a model (spec string or graph) on a device (name, TOML
     path or `Profile`); `model` names it in the report (default: the spec or graph name)."""
+    fps = check_fps(fps)
+    if model is not None and not isinstance(model, str):
+        raise EdgesimError(f"model names the report: a string, not {type(model).__name__}")
+    profile = resolve_profile(device)
     graph = build(spec_or_graph)
     name = model or (spec_or_graph if isinstance(spec_or_graph, str) else graph.name)
-    return simulate(graph, resolve_profile(device), fps=fps, model=name)
+    report = simulate(graph, profile, fps=fps, model=name)
+    check_results(profile, name, latency=report.latency_s, energy=report.energy_j)
+    return report
+
+
+def check_results(profile: Profile, model: str, **values: float) -> None:
+    """A one-line error unless every value is a finite number and latencies are positive:
+    an infinite or NaN prediction comes from a profile value out of any physical range."""
+    for what, value in values.items():
+        if not (math.isfinite(value) and (value > 0 if what == "latency" else value >= 0)):
+            raise EdgesimError(
+                f"{model} on {profile.path or profile.name}: the predicted {what} is {value!r}; "
+                "a profile value is out of any physical range (a rate near 0 or an overhead near 1e308?)"
+            )

@@ -8,8 +8,10 @@ that `predict()` uses, so the numbers are the same.
 
 from __future__ import annotations
 
+import inspect
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from graphs.batch import check_batch
@@ -17,7 +19,7 @@ from graphs.errors import EdgesimError
 from graphs.flat import FlatGraph
 from graphs.graph import OpGraph
 from graphs.spec import build
-from simulator.api import resolve_profile
+from simulator.api import check_results, resolve_profile
 from simulator.engine import run
 from simulator.engine.fastpath import SegmentPricer
 from simulator.hardware.profile import Profile
@@ -60,11 +62,13 @@ class Predictor:
             raise EdgesimError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
         factor = 1.0 if quantile is None else self._quantile_factor(metric, quantile)
         profile = self.profile
+        if isinstance(models, str | OpGraph | FlatGraph):
+            raise EdgesimError("Predictor.predict takes a list of models; wrap a single one in [ ]")
         if metric == "latency":
             values = [run(self.graph(m), profile).latency_s for m in models]
         else:
             values = [run(self.graph(m), profile).energy_j for m in models]
-        return _milli(values) * factor
+        return self._checked(values, metric) * factor
 
     def _quantile_factor(self, metric: str, quantile: float) -> float:
         from simulator import intervals
@@ -87,10 +91,13 @@ class Predictor:
             raise EdgesimError(f"unknown search space {space!r}; spaces: {', '.join(SPACES)}")
         module = SPACES[space]
         batch = check_batch(options.pop("batch", 1))
+        _check_space_options(space, module, options)
+        if isinstance(archs, str):
+            raise EdgesimError("predict_space takes a list of archs; wrap a single one in [ ]")
         pick = 0 if metric == "latency" else 1
         values = []
         for arch in archs:
-            arch = arch if isinstance(arch, str) else module.decode(arch)
+            arch = arch if isinstance(arch, str) else _decode(space, module, arch)
             segments, (n, *sample) = module.chain(arch, **options)
             priced = self._pricer.price(segments, (n * batch, *sample))
             if priced is None:
@@ -98,10 +105,34 @@ class Predictor:
                 result = run(self.graph(spec if batch == 1 else build(spec, batch=batch).flat()), self.profile)
                 priced = (result.latency_s, result.energy_j)
             values.append(priced[pick])
-        return _milli(values)
+        return self._checked(values, metric)
+
+    def _checked(self, values: list[float], metric: str) -> np.ndarray:
+        """Milliseconds or millijoules, once every value is finite (and latencies positive)."""
+        import numpy  # lazily: `import simulator` (and so `edgesim --help`) stays light
+
+        out = numpy.asarray(values, dtype=float)
+        bad = ~numpy.isfinite(out) | (out <= 0 if metric == "latency" else out < 0)
+        if bad.any():
+            check_results(self.profile, f"model #{int(numpy.argmax(bad))}", **{metric: float(out[bad][0])})
+        return out * 1e3
 
 
-def _milli(values: list[float]) -> np.ndarray:
-    import numpy  # lazily: `import simulator` (and so `edgesim --help`) stays light
+def _check_space_options(space: str, module: ModuleType, options: dict[str, object]) -> None:
+    allowed = [p for p in inspect.signature(module.chain).parameters if p != "arch"]
+    for key, value in options.items():
+        if key not in allowed:
+            raise EdgesimError(f"{space}: unknown option {key!r}; options: {', '.join(allowed)}")
+        if not isinstance(value, str):
+            raise EdgesimError(f"{space}: option {key} is a string, not {type(value).__name__}")
+    datasets = getattr(module, "DATASETS", {})
+    if "dataset" in options and options["dataset"] not in datasets:
+        raise EdgesimError(f"{space}: unknown dataset {options['dataset']!r}; datasets: {', '.join(datasets)}")
 
-    return numpy.asarray(values, dtype=float) * 1e3
+
+def _decode(space: str, module: ModuleType, arch: object) -> str:
+    try:
+        return module.decode(arch)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise EdgesimError(f"{space}: an arch is a string or a list of integer codes, not {arch!r:.80} ({exc})") \
+            from None

@@ -30,6 +30,10 @@ from simulator.boundary import BOUNDARIES
 
 COLUMNS = ("model", "latency_ms", "energy_mj", "device", "source")
 BOUNDARY = "boundary"  # the optional column
+# What one batch-1 inference can measure: from a nanosecond / nanojoule to about a day / a
+# megajoule. Outside, a value is a unit slip or a typo, and relative errors against it are
+# meaningless (5e-324 ms makes every MAPE infinite).
+RANGES = {"latency_ms": (1e-6, 1e8), "energy_mj": (1e-6, 1e9)}
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def load_reference(path_or_name: str | Path) -> list[ReferenceRow]:
     path = resolve_reference(path_or_name)
     origin = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the header
     except (OSError, UnicodeDecodeError) as exc:
         raise EdgesimError(f"{origin}: cannot read ({exc})") from None
     reader = csv.reader(text.splitlines())
@@ -145,8 +149,9 @@ def _number(text: str, where: str, column: str) -> float | None:
         value = float(text)
     except ValueError:
         raise EdgesimError(f"{where}: {column} {text.strip()!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise EdgesimError(f"{where}: {column} must be a positive number, not {text.strip()}")
+    low, high = RANGES[column]
+    if not (math.isfinite(value) and low <= value <= high):
+        raise EdgesimError(f"{where}: {column} must be a positive number from {low:g} to {high:g}, not {text.strip()}")
     return value
 
 

@@ -62,6 +62,8 @@ _BITS = {
 # data: only their shape matters to it, and copying a VGG's 550 MB of weights on every
 # inference round would dominate the import time.
 _SHAPE_ONLY_ELEMENTS = 4096
+_NUMERIC = set(_BITS) | {TensorProto.INT32, TensorProto.INT64, TensorProto.UINT16, TensorProto.INT16,
+                         TensorProto.UINT32, TensorProto.UINT64, TensorProto.BOOL}
 _NEVER_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
                "Multinomial", "Bernoulli"}
 
@@ -76,6 +78,7 @@ def load_onnx(path: str | Path, allow_unknown: bool = False) -> OpGraph:
     )
     if not opset:
         raise EdgesimError(f"{path}: the model declares no ONNX opset; re-export it")
+    _check_structure(model.graph, path)
     inputs, dynamic_batch = _fixed_inputs(model.graph, path, notes)
     folded = _Folded.run(model.graph, inputs, opset, path, notes)
     meta = {
@@ -125,6 +128,44 @@ def _read(path: Path) -> onnx.ModelProto:
                 "that came with the model next to it"
             ) from None
     return model
+
+
+def _check_structure(graph: onnx.GraphProto, label: str | Path) -> None:
+    """What the importer relies on, as one-line errors naming the node or input: at least
+    one node; numeric inputs whose fixed sizes are positive; every tensor a node reads
+    defined earlier (a graph input, an initializer or an earlier node's output: ONNX keeps
+    nodes in topological order, so this also rules out cycles); no tensor written twice."""
+    if not graph.node:
+        raise EdgesimError(f"{label}: the graph has no nodes")
+    initializers = {t.name for t in graph.initializer}
+    for value in graph.input:
+        if value.name in initializers:
+            continue
+        ttype = value.type.tensor_type
+        if not value.type.HasField("tensor_type") or ttype.elem_type not in _NUMERIC:
+            kind = TensorProto.DataType.Name(ttype.elem_type) if ttype.elem_type else "not a tensor"
+            raise EdgesimError(f"{label}: input {value.name!r} is {kind}; edgesim prices numeric tensors only")
+        for axis, dim in enumerate(ttype.shape.dim):
+            if dim.HasField("dim_value") and dim.dim_value <= 0:
+                what = "batch size" if axis == 0 else f"size on dimension {axis}"
+                raise EdgesimError(f"{label}: input {value.name!r} has {what} {dim.dim_value}; sizes are positive")
+    defined = initializers | {v.name for v in graph.input}
+    for node in graph.node:
+        name = node.name or (node.output[0] if node.output else "")
+        where = f"{label}: node {name!r} ({node.op_type})"
+        for tensor in node.input:
+            if tensor and tensor not in defined:
+                later = any(tensor in n.output for n in graph.node)
+                why = ("a later node computes it: the nodes form a cycle or are out of topological order"
+                       if later else "no input, initializer or node defines it")
+                raise EdgesimError(f"{where} reads tensor {tensor!r}, but {why}")
+        for tensor in node.output:
+            if tensor and tensor in defined:
+                raise EdgesimError(f"{where} writes tensor {tensor!r}, which is already defined")
+            defined.add(tensor)
+    for value in graph.output:
+        if value.name not in defined:
+            raise EdgesimError(f"{label}: output {value.name!r} is not computed by any node")
 
 
 def _is_external(tensor: TensorProto) -> bool:
@@ -492,7 +533,7 @@ class _Lowering:
         if unknown and not self.allow_unknown:
             raise EdgesimError(
                 f"{self.path}: unsupported ONNX ops: {_counted(unknown)}; "
-                "pass allow_unknown=True to price them as elementwise passes"
+                "pass --allow-unknown (allow_unknown=True in Python) to price them as elementwise passes"
             )
         for node in self.f.nodes:
             if id(node) in patterns.absorbed:
@@ -517,7 +558,7 @@ class _Lowering:
         if self.failures and not self.allow_unknown:
             raise EdgesimError(
                 f"{self.path}: unsupported ONNX ops: {_counted(self.failures)}; "
-                "pass allow_unknown=True to price them as elementwise passes"
+                "pass --allow-unknown (allow_unknown=True in Python) to price them as elementwise passes"
             )
 
     # -- helpers --------------------------------------------------------------------
@@ -599,6 +640,11 @@ class _Lowering:
         attrs = _attrs(node)
         groups = int(attrs.get("group", 1))
         c_in, c_out = self.shape(x)[1], weight.shape[0]
+        if groups < 1 or weight.shape[1] * groups != c_in or c_out % groups:
+            raise EdgesimError(
+                f"{self.path}: Conv node {node.name or node.output[0]!r}: its weights {list(weight.shape)} "
+                f"with group={groups} take {weight.shape[1] * groups} input channels, but the input has {c_in}"
+            )
         if groups == 1:
             kind = Kind.CONV2D
         elif groups == c_in and c_out % c_in == 0:

@@ -65,16 +65,24 @@ class Endpoints:
     expansions: dict[int, str] = field(default_factory=dict)
 
 
+# Ceilings far above any published variant (widths to 2, resolutions to 600, 21k classes);
+# beyond them a number is a typo, and the op counts it gives overflow floating point.
+MAX_WIDTH = 64.0
+MAX_RESOLUTION = 16384
+MAX_CLASSES = 10**7
+
+
 def check_options(model: str, width: float, resolution: int, num_classes: int) -> None:
     """Reject options no network of this family can be built with."""
-    if not width > 0:
-        raise EdgesimError(f"{model}: width must be positive, got {width!r}")
-    if resolution < 32:
+    if not 0 < width <= MAX_WIDTH:
+        raise EdgesimError(f"{model}: width must be positive and at most {MAX_WIDTH:g}, got {width!r}")
+    if not 32 <= resolution <= MAX_RESOLUTION:
         raise EdgesimError(
-            f"{model}: resolution must be at least 32 (the output stride), got {resolution}"
+            f"{model}: resolution must be at least 32 (the output stride) and at most {MAX_RESOLUTION}, "
+            f"got {resolution}"
         )
-    if num_classes < 1:
-        raise EdgesimError(f"{model}: num_classes must be at least 1, got {num_classes}")
+    if not 1 <= num_classes <= MAX_CLASSES:
+        raise EdgesimError(f"{model}: num_classes must be from 1 to {MAX_CLASSES}, got {num_classes}")
 
 
 def _row_name(i: int, row: Row) -> str:

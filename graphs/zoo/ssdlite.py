@@ -17,7 +17,7 @@ from graphs.graph import OpGraph
 from graphs.ops import Kind
 from graphs.registry import register
 from graphs.zoo.mobilenet_edgetpu import EDGETPU_ROWS
-from graphs.zoo.mobilenet_v2 import V2_ROWS, Row, body
+from graphs.zoo.mobilenet_v2 import V2_ROWS, Row, body, check_options
 from graphs.zoo.mobilenet_v3 import LARGE_ROWS, SMALL_ROWS, reduce_tail
 
 EXTRA_DEPTHS = (512, 256, 256, 128)
@@ -98,8 +98,7 @@ def ssdlite(
         raise EdgesimError(
             f"ssdlite: resolution must be at least 64 (six feature maps), got {resolution}"
         )
-    if num_classes < 1:
-        raise EdgesimError(f"ssdlite: num_classes must be at least 1, got {num_classes}")
+    check_options("ssdlite", 1.0, resolution, num_classes)
 
     meta = {
         "backbone": backbone, "resolution": resolution, "num_classes": num_classes,

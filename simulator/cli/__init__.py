@@ -20,6 +20,9 @@ COMMANDS = (
     "export", "measure", "study",
 )
 
+# Longer than any path (PATH_MAX) or spec: a pasted blob, which would bury the error line.
+MAX_ARGUMENT = 4096
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, as for every user error
@@ -42,6 +45,12 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 2 for an error the user can fix (one line on stderr),
     128 + the signal number (130 for Ctrl-C, 143 for SIGTERM) when interrupted."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for arg in argv:
+        if len(arg) > MAX_ARGUMENT:
+            sys.stderr.write(f"edgesim: error: an argument is {len(arg)} characters long ({arg[:40]!r}…); "
+                             f"at most {MAX_ARGUMENT}\n")
+            return 2
     args = make_parser().parse_args(argv)
     with _terminate_as_interrupt() as received:
         try:
@@ -52,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:
             return 0
         except KeyboardInterrupt as exc:  # writers have removed their temporary files by now
-            sys.stderr.write(f"edgesim: {exc or 'interrupted; nothing written'}\n")
+            sys.stderr.write(f"edgesim: {str(exc) or 'interrupted; nothing written'}\n")
             return 128 + (received[-1] if received else signal.SIGINT)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from simulator.cli import argtypes
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="fit a device profile to reference measurements")
@@ -12,9 +14,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reference", required=True,
                    help="reference CSV (model,latency_ms,energy_mj,device,source) or a shipped set")
     p.add_argument("--out", required=True, metavar="NEW.toml", help="where to write the fitted profile")
-    p.add_argument("--train", type=int, metavar="N",
+    p.add_argument("--train", type=argtypes.count, metavar="N",
                    help="fit on N rows drawn with --seed and report the rest as held out (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the training draw (default 0)")
+    p.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the training draw (default 0)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a base profile field before fitting, e.g. precision=fp32 (repeatable)")
     p.set_defaults(run=run)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from simulator.cli import argtypes
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write a model as ONNX with random weights (for timing)")
     p.add_argument("spec", help="model spec, e.g. mobilenet_v2(width=0.5), or a .json graph path")
     p.add_argument("--out", required=True, help="ONNX file to write")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+    p.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the random weights (default 0)")
     p.set_defaults(run=run)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from simulator.cli import argtypes
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -11,13 +13,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("specs", nargs="+", metavar="SPEC", help="model specs or .onnx/.json paths")
     p.add_argument("--out", required=True, help="reference CSV to write")
-    p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+    p.add_argument("--threads", type=argtypes.count, default=1, help="intra-op threads (default 1)")
     p.add_argument(
-        "--repeat", type=int, default=20, help="timed runs; the median is kept (default 20)"
+        "--repeat", type=argtypes.count, default=20, help="timed runs; the median is kept (default 20)"
     )
-    p.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
+    p.add_argument("--warmup", type=argtypes.non_negative_count, default=5, help="untimed runs first (default 5)")
     p.add_argument("--per-op-out", help="also write per-op profiler times (ms) to this JSON file")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights and inputs")
+    p.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the random weights and inputs")
     p.set_defaults(run=run)
 
 

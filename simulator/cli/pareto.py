@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from simulator.cli import argtypes
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pareto", help="accuracy vs latency/energy Pareto fronts")
@@ -14,8 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--models", nargs="+", metavar="SPEC",
                        help="zoo specs (default: every zoo variant with a published accuracy)")
     group.add_argument("--space", help="search space whose points come from --accuracy")
-    p.add_argument("--n", type=int, help="with --space: a seeded sample of N points of the accuracy file")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=argtypes.count, help="with --space: a seeded sample of N points of the accuracy file")
+    p.add_argument("--seed", type=argtypes.seed, default=0)
     p.add_argument("--accuracy", help="CSV with columns model,accuracy (needed with --space)")
     p.add_argument("--metric", action="append", choices=("latency", "energy"),
                    help="cost to rank against (repeat for several; default latency)")

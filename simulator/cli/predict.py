@@ -9,12 +9,14 @@ if TYPE_CHECKING:
     from simulator.hardware.profile import Profile
     from simulator.report import Report
 
+from simulator.cli import argtypes
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="latency, energy and power of a model on a device")
     p.add_argument("spec", help="model spec, e.g. mobilenet_v3_large(width=0.75), or a .json/.onnx path")
     p.add_argument("--device", required=True, help="device name (see `edgesim devices`) or profile TOML path")
-    p.add_argument("--fps", type=float, help="frame rate for the average power")
+    p.add_argument("--fps", type=argtypes.fps, help="frame rate for the average power")
     p.add_argument("--per-op", action="store_true", help="show one row per op")
     p.add_argument("--allow-unknown", action="store_true",
                    help="price ONNX ops edgesim has no kind for as one elementwise pass each")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from simulator.cli import argtypes
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="what-if sweep of profile fields over models")
@@ -11,9 +13,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", required=True, metavar="FIELD=V1,V2,...",
                    help="profile field and its values (repeat for a grid), e.g. array_rows=32,64,128")
     p.add_argument("--models", nargs="+", required=True, metavar="SPEC")
-    p.add_argument("--fps", type=float, help="frame rate for the average power column")
+    p.add_argument("--fps", type=argtypes.fps, help="frame rate for the average power column")
     p.add_argument("--out", required=True, help="output folder (created)")
-    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    p.add_argument("--workers", type=argtypes.count, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", help="address of a Dask distributed scheduler to run on")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--resume", action="store_true",

@@ -7,6 +7,8 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from simulator.cli import argtypes
+
 if TYPE_CHECKING:
     from simulator.validate import Metrics, ValidationResult
 
@@ -18,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="reference CSV (model,latency_ms,energy_mj,device,source) or a shipped set: published")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="OUT.png", help="write a predicted-vs-measured log-log plot")
-    p.add_argument("--worst", type=int, default=5, help="how many worst rows to list (default 5)")
+    p.add_argument("--worst", type=argtypes.non_negative_count, default=5,
+                   help="how many worst rows to list (default 5)")
     p.add_argument("--interval", type=float, default=0.8, metavar="LEVEL",
                    help="central interval whose coverage is reported, where the profile has one (default 0.8)")
     p.set_defaults(run=run)
@@ -32,13 +35,13 @@ def run(args: argparse.Namespace) -> int:
     from simulator.reference import load_reference, rows_for_device
     from simulator.validate import plot, plot_format
 
-    if args.plot:
+    if args.plot is not None:
         plot_format(args.plot)  # a bad --plot fails before the work
     profile = resolve_profile(args.device)
     rows = rows_for_device(load_reference(args.reference), profile.name, profile.precision)
     found = compare(profile, rows, level=args.interval)
     result = found.result
-    if args.plot:
+    if args.plot is not None:
         plot(result, args.plot, title=f"{profile.name} on {args.reference} (n={len(found.scored)})")
     if args.json:
         print(json.dumps(found.to_dict(worst=args.worst), indent=2))
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{args.interval:.0%} interval covers {found.coverage:.1%} of the rows ({found.interval_backing})")
     print()
     print(worst_table(result, args.worst))
-    if args.plot:
+    if args.plot is not None:
         print(f"\nplot written to {args.plot}")
     return 0
 

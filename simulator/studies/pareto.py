@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -164,19 +165,25 @@ def read_accuracy_csv(
     """`model,accuracy` rows; with `space`, only that space's models; with `n`, a seeded
     sample of n of them."""
     path = Path(path)
+    if n is not None and n < 1:
+        raise EdgesimError(f"--n {n}: the sample needs at least one point")
     try:
-        with path.open(newline="") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is not a column name
             reader = csv.DictReader(handle)
-            if not reader.fieldnames or not {"model", "accuracy"} <= set(reader.fieldnames):
+            if not reader.fieldnames or not {"model", "accuracy"} <= {f.strip() for f in reader.fieldnames}:
                 raise EdgesimError(f"{path}: needs columns model,accuracy")
+            reader.fieldnames = [f.strip() for f in reader.fieldnames]
             rows = {}
             for line, row in enumerate(reader, start=2):
-                try:
-                    rows[row["model"]] = float(row["accuracy"])
-                except (TypeError, ValueError):
-                    raise EdgesimError(f"{path}:{line}: accuracy {row['accuracy']!r} is not a number") from None
+                rows[_model(row, path, line)] = _accuracy(row, path, line)
     except OSError as exc:
         raise EdgesimError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise EdgesimError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise EdgesimError(f"{path}: malformed CSV ({exc})") from None
+    if not rows:
+        raise EdgesimError(f"{path}: no rows under the header model,accuracy")
     if space is not None:
         rows = {m: a for m, a in rows.items() if parse_spec(m)[0] == space}
         if not rows:
@@ -185,6 +192,24 @@ def read_accuracy_csv(
         keep = sorted(random.Random(seed).sample(sorted(rows), n))
         rows = {m: rows[m] for m in keep}
     return rows
+
+
+def _model(row: dict[str, str | None], path: Path, line: int) -> str:
+    model = (row["model"] or "").strip()
+    if not model:
+        raise EdgesimError(f"{path}:{line}: empty model spec")
+    return model
+
+
+def _accuracy(row: dict[str, str | None], path: Path, line: int) -> float:
+    text = (row["accuracy"] or "").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise EdgesimError(f"{path}:{line}: accuracy {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise EdgesimError(f"{path}:{line}: accuracy {text!r} is not a finite number")
+    return value
 
 
 @dataclass(frozen=True)
