@@ -33,6 +33,8 @@ def check_target(path: str | Path, *, folder: bool = False) -> Path:
     if not text.strip():
         raise EdgesimError(f"the output {kind} name is empty")
     path = Path(text)
+    if path.name in ("", "..") or (not folder and text.endswith(("/", os.sep))):
+        raise EdgesimError(f"{_short(text)}: give a {kind} name, not a path ending in {text[-2:]!r}")
     if any(len(part.encode()) > 255 for part in path.parts):
         raise EdgesimError(f"{_short(text)}: a name in the path is longer than 255 bytes")
     try:
