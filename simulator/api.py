@@ -53,12 +53,19 @@ def predict(
     return report
 
 
+# No single inference takes longer than this (11.6 days) or uses more (a megajoule): beyond,
+# a profile rate is off by orders of magnitude, and figures of such values fail to draw.
+MAX_RESULT = {"latency": 1e6, "energy": 1e6}
+
+
 def check_results(profile: Profile, model: str, **values: float) -> None:
-    """A one-line error unless every value is a finite number and latencies are positive:
-    an infinite or NaN prediction comes from a profile value out of any physical range."""
+    """A one-line error unless every value is finite, below `MAX_RESULT` and (latencies)
+    positive: such a prediction comes from a profile value out of any physical range."""
     for what, value in values.items():
-        if not (math.isfinite(value) and (value > 0 if what == "latency" else value >= 0)):
+        low_ok = value > 0 if what == "latency" else value >= 0
+        if not (math.isfinite(value) and low_ok and value <= MAX_RESULT[what]):
+            unit = "s" if what == "latency" else "J"
             raise EdgesimError(
-                f"{model} on {profile.path or profile.name}: the predicted {what} is {value!r}; "
+                f"{model} on {profile.path or profile.name}: the predicted {what} is {value:g} {unit}; "
                 "a profile value is out of any physical range (a rate near 0 or an overhead near 1e308?)"
             )

@@ -19,7 +19,7 @@ from graphs.errors import EdgesimError
 from graphs.flat import FlatGraph
 from graphs.graph import OpGraph
 from graphs.spec import build
-from simulator.api import check_results, resolve_profile
+from simulator.api import MAX_RESULT, check_results, resolve_profile
 from simulator.engine import run
 from simulator.engine.fastpath import SegmentPricer
 from simulator.hardware.profile import Profile
@@ -112,7 +112,7 @@ class Predictor:
         import numpy  # lazily: `import simulator` (and so `edgesim --help`) stays light
 
         out = numpy.asarray(values, dtype=float)
-        bad = ~numpy.isfinite(out) | (out <= 0 if metric == "latency" else out < 0)
+        bad = ~numpy.isfinite(out) | (out <= 0 if metric == "latency" else out < 0) | (out > MAX_RESULT[metric])
         if bad.any():
             check_results(self.profile, f"model #{int(numpy.argmax(bad))}", **{metric: float(out[bad][0])})
         return out * 1e3

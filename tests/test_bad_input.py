@@ -278,3 +278,13 @@ def test_a_port_that_is_not_a_dask_scheduler(capsys, tmp_path):
     finally:
         server.close()
     assert "cannot use a Dask scheduler there" in line
+
+
+def test_a_sweep_with_a_near_zero_rate_fails_whole(tmp_path, capsys):
+    """`link_bw_bytes_per_s=1e-300` gave 1.5e308 ms rows and a crash while plotting,
+    leaving half a folder; now the prediction is refused and nothing is written."""
+    out = tmp_path / "s"
+    line = one_line_error(capsys, ["sweep", "--device", "coral-usb", "--set", "link_bw_bytes_per_s=1e-300,1e9",
+                                   "--models", "mobilenet_v2", "--out", str(out), "--workers", "1", "--no-progress"])
+    assert "out of any physical range" in line
+    assert list(tmp_path.iterdir()) == []
