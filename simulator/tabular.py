@@ -13,14 +13,13 @@ import csv
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from graphs.errors import EdgesimError
+from graphs.files import atomic_file, write_text
 
 FORMATS = ("csv", "json", "parquet")
 SIGNIFICANT = 9
@@ -80,25 +79,15 @@ def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, 
             import pyarrow  # noqa: F401
         except ImportError:
             raise EdgesimError("Parquet output needs pyarrow: pip install 'edgesim[frames]'") from None
-        _atomic(path, lambda tmp: to_frame(header, rows).to_parquet(tmp, index=False))
+        with atomic_file(path, "wb") as handle:
+            to_frame(header, rows).to_parquet(handle, index=False)
         return
     text = format_table_csv(header, rows) if fmt == "csv" else to_json(
         [dict(zip(header, row, strict=True)) for row in rows]) + "\n"
     if path is None:
         sys.stdout.write(text)
     else:
-        _atomic(path, lambda tmp: Path(tmp).write_text(text))
-
-
-def _atomic(path: Path, write: Any) -> None:
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        write_text(path, text)
 
 
 def _pandas(what: str) -> Any:
