@@ -239,7 +239,9 @@ def work(tmp_path: Path, monkeypatch) -> Path:
     b.dense(10)
     b.build().save(tmp_path / "tiny.json")
     (tmp_path / "ref.csv").write_text("model,latency_ms,energy_mj,device,source\n"
-                                      f'"{SMALL}",1.5,,d,s\nmobilenet_v1(width=0.5, resolution=64),3,,d,s\n')
+                                      f'"{SMALL}",1.5,,d,s\nmobilenet_v1(width=0.5, resolution=64),3,,d,s\n'
+                                      '"mobilenet_v1(width=0.75, resolution=64)",4,,d,s\n'
+                                      '"mobilenet_v2(width=0.5, resolution=64)",3.5,,d,s\n')
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

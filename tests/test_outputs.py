@@ -48,7 +48,8 @@ FOLDER_WRITERS = {"sweep", "pareto", "study"}
 @pytest.fixture
 def ref(tmp_path: Path) -> Path:
     path = tmp_path / "ref.csv"
-    path.write_text("model,latency_ms,energy_mj,device,source\nmobilenet_v2,20,,d,s\nmobilenet_v1,25,,d,s\n")
+    path.write_text("model,latency_ms,energy_mj,device,source\nmobilenet_v2,20,,d,s\nmobilenet_v1,25,,d,s\n"
+                    "mnasnet_a1,24,,d,s\nmobilenet_v3_small,6,,d,s\n")
     return path
 
 

@@ -80,12 +80,12 @@ def test_pareto_over_a_space_sample_by_energy(tmp_path, capsys):
                           str(acc), "--metric", "energy", "--seed", "1", "--out", str(out)])
     with (out / "pareto.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 5 and list(rows[0]) == ["model", "accuracy", "energy_mj", "macs", "pareto"]
+    assert len(rows) == 5 and list(rows[0]) == ["device", "model", "accuracy", "energy_mj", "macs", "rank", "pareto"]
     energy = Predictor("coral-usb").predict([r["model"] for r in rows], metric="energy")
     assert [float(r["energy_mj"]) for r in rows] == pytest.approx(energy, rel=1e-5)
     front = pareto_mask([float(r["accuracy"]) for r in rows], energy)
     assert [r["pareto"] == "True" for r in rows] == front.tolist()
-    assert f"5 points, {front.sum()} on the front" in printed
+    assert f"coral-usb: 5 points, {front.sum()} on the front" in printed
 
 
 def test_default_pareto_covers_every_published_zoo_variant(tmp_path, capsys):

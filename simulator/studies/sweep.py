@@ -218,12 +218,13 @@ def _on_dask(address: str, jobs: dict[int, tuple], progress: bool, done: Done) -
 
 def _connect(client_class: type, address: str) -> Any:
     """A Dask client of the scheduler at `address`, or a one-line error within seconds."""
-    # A peer that is not a Dask scheduler answers bytes that read as an absurd frame length.
-    problems = (OSError, TimeoutError, ValueError, TypeError, MemoryError)
     try:
         return client_class(address, timeout="5s")
-    except problems as exc:
-        reason = "not a Dask scheduler" if isinstance(exc, MemoryError) else str(exc).splitlines()[0][:200]
+    except MemoryError:  # a peer that is not Dask answers bytes that read as an absurd frame length
+        raise EdgesimError(f"--scheduler {address}: cannot use a Dask scheduler there (not a Dask scheduler)") \
+            from None
+    except Exception as exc:  # whatever Dask raises for an address it cannot use: bad syntax, refused, timeout
+        reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
         raise EdgesimError(f"--scheduler {address}: cannot use a Dask scheduler there ({reason})") from None
 
 
