@@ -92,7 +92,7 @@ def test_json_output_is_strict(capsys):
 
 
 def test_a_non_finite_prediction_is_an_error_not_a_number(monkeypatch):
-    from simulator.profile import load_profile
+    from simulator.hardware.profile import load_profile
 
     profile = load_profile("pixel1-cpu").replace(per_op_s=1e308)
     with pytest.raises(EdgesimError, match="out of any physical range"):

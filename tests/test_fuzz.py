@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from graphs import NetBuilder
-from simulator.profile import profile_dir
+from simulator.hardware.profile import profile_dir
 from tests.cli_check import files_under, finite_numbers, run_cli
 
 CASES = 40

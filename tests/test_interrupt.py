@@ -102,7 +102,7 @@ def test_ctrl_c_keeps_the_old_folder_ends_workers_and_resume_completes(tmp_path,
     assert len(rows) == VARIANTS * len(MODELS)
     assert [r["model"] for r in rows[:4]] == MODELS * 2  # grid order, however it was priced
     assert [float(r["per_op_s"]) for r in rows[:: len(MODELS)]] == [float(f"{i}e-7") for i in range(1, VARIANTS + 1)]
-    from simulator.profile import load_profile
+    from simulator.hardware.profile import load_profile
 
     for row in (rows[0], rows[-1]):  # the first row came from the interrupted run, the last from the resumed one
         profile = load_profile("pixel1-cpu").replace(per_op_s=float(row["per_op_s"]))

@@ -67,7 +67,7 @@ def test_report_to_csv_is_the_per_op_rows():
     assert [r["name"] for r in rows] == [r.name for r in report.rows]
     for parsed, row in zip(rows, report.rows, strict=True):
         assert float(parsed["latency_ms"]) == pytest.approx(row.latency_s * 1e3, rel=1e-12)
-        assert int(parsed["macs"]) == row.macs
+        assert int(parsed["macs"]) == row.op.macs
     assert sum(int(r["macs"]) for r in rows) == build("mobilenet_v2").macs  # folded BN adds no MACs
 
 
