@@ -7,14 +7,12 @@ never imports pricing code. Adding a hardware class adds one entry here.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphs.errors import EdgesimError
 
 
-@dataclass(frozen=True)
-class HardwareClass:
+class HardwareClass(NamedTuple):
     schema: str  # "module:class" of the hardware schema (a frozen dataclass)
     cost_model: str  # "module:class" of its `simulator.costmodels.base.CostModel`
 

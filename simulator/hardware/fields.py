@@ -15,8 +15,7 @@ also finite and non-negative without saying so.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class FrozenMap(dict):
@@ -31,8 +30,9 @@ class FrozenMap(dict):
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _readonly  # type: ignore[assignment]
 
 
-@dataclass(frozen=True)
-class Range:
+# Constraints are named tuples, not dataclasses: immutable all the same, and cheaper to
+# define, which `import simulator` (and so `edgesim --help`) pays for.
+class Range(NamedTuple):
     """Bounds of a number: greater than `gt` / at least `ge`, less than `lt` / at most `le`."""
 
     gt: float | None = None
@@ -53,8 +53,7 @@ class Range:
         return None
 
 
-@dataclass(frozen=True)
-class OneOf:
+class OneOf(NamedTuple):
     """An enumeration: the value (or each member of a list) is one of `values`."""
 
     values: tuple[str, ...]
@@ -63,9 +62,10 @@ class OneOf:
         return None if value in self.values else f"must be one of {', '.join(self.values)}, not {value!r}"
 
 
-@dataclass(frozen=True)
 class PerPrecision:
     """A map keyed by precision that must have an entry for the profile's precision."""
+
+    __slots__ = ()
 
 
 POSITIVE = Range(gt=0)
