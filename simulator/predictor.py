@@ -36,28 +36,35 @@ class Predictor:
 
     def __init__(self, device: str | Profile, cache_size: int = 8192) -> None:
         self.profile = resolve_profile(device)
-        self._graphs: OrderedDict[str, FlatGraph] = OrderedDict()
+        self._graphs: OrderedDict[tuple[str, int | None], FlatGraph] = OrderedDict()
         self._cache_size = cache_size
         self._pricer = SegmentPricer(self.profile)
 
-    def graph(self, model: str | OpGraph | FlatGraph) -> FlatGraph:
+    def graph(self, model: str | OpGraph | FlatGraph, batch: int | None = None) -> FlatGraph:
+        """The flat graph of a spec (cached), at `batch` samples if given."""
         if isinstance(model, FlatGraph):
             return model
         if isinstance(model, OpGraph):
-            return model.flat()
-        flat = self._graphs.get(model)
+            return build(model, batch=batch).flat()
+        key = (model, batch)
+        flat = self._graphs.get(key)
         if flat is None:
-            flat = self._graphs[model] = build(model).flat()
+            flat = self._graphs[key] = build(model, batch=batch).flat()
             if len(self._graphs) > self._cache_size:
                 self._graphs.popitem(last=False)
         return flat
 
     def predict(
-        self, models: Iterable[str | OpGraph | FlatGraph], metric: str = "latency", quantile: float | None = None
+        self,
+        models: Iterable[str | OpGraph | FlatGraph],
+        metric: str = "latency",
+        quantile: float | None = None,
+        batch: int | None = None,
     ) -> np.ndarray:
-        """Predictions in ms (mJ). With `quantile` (e.g. 0.9), the conformal quantile of
-        the measured value instead, from the profile's validated interval: "fits the budget
-        with 90 % confidence" is `predict(models, quantile=0.9) <= budget`."""
+        """Predictions in ms (mJ), per batch of `batch` samples (default: each spec's own
+        batch, else 1). With `quantile` (e.g. 0.9), the conformal quantile of the measured
+        value instead, from the profile's validated interval: "fits the budget with 90 %
+        confidence" is `predict(models, quantile=0.9) <= budget`."""
         if metric not in METRICS:
             raise EdgesimError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
         factor = 1.0 if quantile is None else self._quantile_factor(metric, quantile)
@@ -65,9 +72,9 @@ class Predictor:
         if isinstance(models, str | OpGraph | FlatGraph):
             raise EdgesimError("Predictor.predict takes a list of models; wrap a single one in [ ]")
         if metric == "latency":
-            values = [run(self.graph(m), profile).latency_s for m in models]
+            values = [run(self.graph(m, batch), profile).latency_s for m in models]
         else:
-            values = [run(self.graph(m), profile).energy_j for m in models]
+            values = [run(self.graph(m, batch), profile).energy_j for m in models]
         return self._checked(values, metric) * factor
 
     def _quantile_factor(self, metric: str, quantile: float) -> float:
@@ -101,8 +108,7 @@ class Predictor:
             segments, (n, *sample) = module.chain(arch, **options)
             priced = self._pricer.price(segments, (n * batch, *sample))
             if priced is None:
-                spec = module.spec(arch, **options)
-                result = run(self.graph(spec if batch == 1 else build(spec, batch=batch).flat()), self.profile)
+                result = run(self.graph(module.spec(arch, **options), batch), self.profile)
                 priced = (result.latency_s, result.energy_j)
             values.append(priced[pick])
         return self._checked(values, metric)

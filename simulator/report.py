@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,8 +53,9 @@ CSV_COLUMNS = (
 
 @dataclass
 class Report:
-    """One inference of `model` on `device`: the priced `run`, one row per kept op, and
-    `summary`, model-specific figures such as parameter-cache use or bytes streamed."""
+    """One inference of `model` on `device`, over a batch of `batch` samples: the priced
+    `run`, one row per kept op, and `summary`, model-specific figures such as
+    parameter-cache use or bytes streamed."""
 
     model: str
     device: str
@@ -65,6 +67,16 @@ class Report:
     fps: float | None = None
     summary: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    batch: int = 1
+
+    @property
+    def latency_per_sample_s(self) -> float:
+        return self.latency_s / self.batch
+
+    @property
+    def throughput_per_s(self) -> float:
+        """Samples per second, one batch after another."""
+        return self.batch / self.latency_s if self.latency_s > 0 else math.inf
 
     @property
     def terms(self) -> tuple[Term, ...]:
@@ -125,7 +137,10 @@ class Report:
         data: dict[str, Any] = {
             "model": self.model,
             "device": self.device,
+            "batch": self.batch,
             "latency_ms": self.latency_s * 1e3,
+            "latency_per_sample_ms": self.latency_per_sample_s * 1e3,
+            "throughput_per_s": self.throughput_per_s,
             "energy_mj": self.energy_j * 1e3,
             "dynamic_energy_mj": self.dynamic_energy_j * 1e3,
             "avg_power_w": self.avg_power_w,
@@ -178,7 +193,16 @@ class Report:
             f"model    {self.model}",
             f"device   {self.device}",
             f"latency  {self.latency_s * 1e3:.3f} ms   ({self.max_fps:.1f} fps max)",
-            f"energy   {self.energy_j * 1e3:.3f} mJ per inference "
+        ]
+        if self.batch > 1:
+            lines[-1] = (
+                f"latency  {self.latency_s * 1e3:.3f} ms per batch of {self.batch}, "
+                f"{self.latency_per_sample_s * 1e3:.4f} ms per sample "
+                f"({self.max_fps:.1f} batches/s max)"
+            )
+            lines.append(f"through  {self.throughput_per_s:.1f} samples/s")
+        lines += [
+            f"energy   {self.energy_j * 1e3:.3f} mJ per {'batch' if self.batch > 1 else 'inference'} "
             f"({self.dynamic_energy_j * 1e3:.3f} mJ dynamic)",
             f"work     {self.macs / 1e6:.1f} M MACs, {self.params / 1e6:.3f} M params",
         ]

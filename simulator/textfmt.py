@@ -44,3 +44,4 @@ def parse_setting(text: str) -> tuple[str, list[Any]]:
         except (ValueError, SyntaxError):
             parsed.append({"true": True, "false": False}.get(raw.lower(), raw))
     return field.strip(), parsed
+

@@ -1,6 +1,9 @@
 """Batch size on the graph side: every model spec takes `batch=B`; shapes, MACs and
 activation bytes scale with B and weights do not; bad batch sizes are one-line errors."""
 
+import csv
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -84,3 +87,58 @@ def test_predict_space_at_a_batch_equals_whole_graph_pricing(space, module, opti
     fast = predictor.predict_space(space, archs, batch=16, **options)
     whole = predictor.predict([build(module.spec(a, **options), batch=16) for a in archs])
     np.testing.assert_allclose(fast, whole, rtol=1e-12)
+
+
+# -- the CLI --------------------------------------------------------------------------
+def test_predict_cli_reports_per_batch_per_sample_and_throughput(capsys):
+    from simulator import predict
+    from simulator.cli import main
+
+    assert main(["predict", "mobilenet_v2", "--device", "gtx-1080ti", "--batch", "32", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    report = predict("mobilenet_v2(batch=32)", "gtx-1080ti")
+    assert data["batch"] == 32 and data["latency_ms"] == pytest.approx(report.latency_s * 1e3)
+    assert data["latency_per_sample_ms"] == pytest.approx(data["latency_ms"] / 32)
+    assert data["throughput_per_s"] == pytest.approx(32e3 / data["latency_ms"])
+    assert data["macs"] == 32 * build("mobilenet_v2").macs
+    assert main(["predict", "mobilenet_v2", "--device", "gtx-1080ti", "--batch", "32"]) == 0
+    text = capsys.readouterr().out
+    assert "ms per batch of 32" in text and "ms per sample" in text and "samples/s" in text
+
+
+@pytest.mark.parametrize("value", ["0", "-4", "2.5", "many"])
+def test_cli_batch_errors_are_one_line(capsys, value):
+    from test_predict_cli import one_line_error
+
+    for command in (["predict", "mobilenet_v2", "--device", "gtx-1080ti"],
+                    ["pareto", "--device", "gtx-1080ti", "--out", "unused"],
+                    ["sweep", "--device", "gtx-1080ti", "--set", "units=28", "--models", "mobilenet_v2",
+                     "--out", "unused"]):
+        line = one_line_error(capsys, [*command, "--batch", value])
+        assert "batch" in line
+
+
+def test_sweep_and_pareto_take_a_batch(tmp_path, capsys):
+    from simulator.cli import main
+
+    out = tmp_path / "s"
+    assert main(["sweep", "--device", "gtx-1080ti", "--set", "units=14,28", "--models", "mobilenet_v2",
+                 "--batch", "16", "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    with (out / "sweep.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["batch"]) for r in rows] == [16, 16]
+    # half the SMs: a batch-16 MobileNetV2 fills them, so it takes longer
+    assert float(rows[0]["latency_ms"]) > float(rows[1]["latency_ms"])
+    assert float(rows[1]["throughput_per_s"]) == pytest.approx(16e3 / float(rows[1]["latency_ms"]))
+    out = tmp_path / "p"
+    assert main(["pareto", "--device", "gtx-1080ti", "--models", "mobilenet_v2", "mnasnet_a1",
+                 "--batch", "8", "--out", str(out)]) == 0
+    with (out / "pareto.csv").open() as handle:
+        got = {r["model"]: float(r["latency_ms"]) for r in csv.DictReader(handle)}
+    assert got["mobilenet_v2"] == pytest.approx(predict_ms("mobilenet_v2(batch=8)"))
+
+
+def predict_ms(spec):
+    from simulator import predict
+
+    return predict(spec, "gtx-1080ti").latency_s * 1e3

@@ -39,3 +39,14 @@ def fps(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"fps must be positive and finite, not {text!r}")
     return value
+
+
+def batch(text: str) -> int:
+    """Samples per inference: a whole number of at least 1."""
+    from graphs.batch import check_batch
+    from graphs.errors import EdgesimError
+
+    try:
+        return check_batch(int(text) if text.strip().lstrip("+-").isdigit() else text)
+    except EdgesimError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

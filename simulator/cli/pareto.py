@@ -21,6 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--accuracy", help="CSV with columns model,accuracy (needed with --space)")
     p.add_argument("--metric", action="append", choices=("latency", "energy"),
                    help="cost to rank against (repeat for several; default latency)")
+    p.add_argument("--batch", type=argtypes.batch, help="samples per inference: costs per batch (default 1)")
     p.add_argument("--format", choices=("csv", "json", "parquet"), default="csv",
                    help="format of the points table (default csv; parquet needs pandas and pyarrow)")
     p.add_argument("--out", required=True, help="output folder (created)")
@@ -54,10 +55,10 @@ def run(args: argparse.Namespace) -> int:
             spec for e in entries() if e.task == "classification" and e.metric == "top1" for spec in e.accuracy
         ]
         accuracies = zoo_accuracies(models)
-    points = pareto_points(accuracies, devices, metrics)
+    points = pareto_points(accuracies, devices, metrics, batch=args.batch)
     with atomic_folder(out) as staging:
         write_table(*point_rows(points, metrics), args.format, staging / f"pareto.{args.format}")
-        plot_points(points, staging / "pareto.png", metrics)
+        plot_points(points, staging / "pareto.png", metrics, batch=args.batch)
     for device in devices:
         front = [p.model for p in points if p.device == device and p.pareto]
         print(f"{device}: {len(accuracies)} points, {len(front)} on the front: {', '.join(front)}")

@@ -16,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="latency, energy and power of a model on a device")
     p.add_argument("spec", help="model spec, e.g. mobilenet_v3_large(width=0.75), or a .json/.onnx path")
     p.add_argument("--device", required=True, help="device name (see `edgesim devices`) or profile TOML path")
-    p.add_argument("--fps", type=argtypes.fps, help="frame rate for the average power")
+    p.add_argument("--fps", type=argtypes.fps, help="inferences (batches) per second for the average power")
+    p.add_argument("--batch", type=argtypes.batch, help="samples per inference (default: the spec's, else 1)")
     p.add_argument("--per-op", action="store_true", help="show one row per op")
     p.add_argument("--allow-unknown", action="store_true",
                    help="price ONNX ops edgesim has no kind for as one elementwise pass each")
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.api import resolve_profile
 
     profile = resolve_profile(args.device)
-    graph = build(args.spec, allow_unknown=args.allow_unknown)
+    graph = build(args.spec, allow_unknown=args.allow_unknown, batch=args.batch)
     report = predict(graph, profile, fps=args.fps, model=args.spec)
     bounds = None if args.interval is None else interval_bounds(profile, report, args.interval)
     if args.json:

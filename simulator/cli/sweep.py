@@ -13,7 +13,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", required=True, metavar="FIELD=V1,V2,...",
                    help="profile field and its values (repeat for a grid), e.g. array_rows=32,64,128")
     p.add_argument("--models", nargs="+", required=True, metavar="SPEC")
-    p.add_argument("--fps", type=argtypes.fps, help="frame rate for the average power column")
+    p.add_argument("--fps", type=argtypes.fps, help="inferences (batches) per second for the average power column")
+    p.add_argument("--batch", type=argtypes.batch, help="samples per inference of every model (default 1)")
     p.add_argument("--out", required=True, help="output folder (created)")
     p.add_argument("--workers", type=argtypes.count, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", help="address of a Dask distributed scheduler to run on")
@@ -33,11 +34,11 @@ def run(args: argparse.Namespace) -> int:
     out = check_target(args.out, folder=True)  # a bad --out fails before any work
     settings = dict(parse_setting(s) for s in args.set)
     for spec in args.models:  # a bad spec fails before any work or output
-        build(spec)
+        build(spec, batch=args.batch)
     saved = SweepProgress(out, resume=args.resume)
     try:
         rows = sweep(args.device, settings, args.models, fps=args.fps, scheduler=args.scheduler,
-                     workers=args.workers, progress=not args.no_progress, saved=saved)
+                     workers=args.workers, progress=not args.no_progress, saved=saved, batch=args.batch)
         with atomic_folder(out) as staging:
             write_rows(rows, staging / "sweep.csv", list(settings))
             figures = [out / f.name for f in plot_rows(rows, settings, staging)]

@@ -95,4 +95,5 @@ def simulate(graph: OpGraph, profile: Profile, fps: float | None = None, model: 
         fps=fps,
         summary=summary,
         notes=notes,
+        batch=flat.inputs[0][0] if flat.inputs and flat.inputs[0] else 1,
     )

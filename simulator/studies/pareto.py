@@ -230,9 +230,13 @@ class Point:
 
 
 def pareto_points(
-    accuracies: dict[str, float], devices: Sequence[str], metrics: Sequence[str] = ("latency",)
+    accuracies: dict[str, float],
+    devices: Sequence[str],
+    metrics: Sequence[str] = ("latency",),
+    batch: int | None = None,
 ) -> list[Point]:
-    """Every model on every device, ranked per device (accuracy maximised, metrics minimised)."""
+    """Every model on every device (costs per batch of `batch` samples if given), ranked
+    per device (accuracy maximised, metrics minimised)."""
     from simulator.predictor import Predictor
     from simulator.progress import progress
 
@@ -245,8 +249,8 @@ def pareto_points(
     for device in devices:
         predictor = Predictor(device)
         costs = {metric: predictor.predict(progress(models, len(models), f"{device} {metric}", "model"),
-                                           metric=metric) for metric in metrics}
-        macs = [predictor.graph(m).macs for m in models]
+                                           metric=metric, batch=batch) for metric in metrics}
+        macs = [predictor.graph(m, batch).macs for m in models]
         objectives = np.column_stack([acc, *costs.values()])
         ranks = nondominated_rank(objectives, maximize=[True] + [False] * len(metrics))
         points += [
@@ -266,7 +270,7 @@ def point_rows(points: Sequence[Point], metrics: Sequence[str]) -> tuple[list[st
     return header, rows
 
 
-def plot_points(points: Sequence[Point], path: Path, metrics: Sequence[str]) -> None:
+def plot_points(points: Sequence[Point], path: Path, metrics: Sequence[str], batch: int | None = None) -> None:
     """A panel per metric: accuracy against it, a colour per device, each device's front
     (in accuracy and that metric) as a step line whose models are labelled where a label
     fits; dominated points faint; the legend outside the panels."""
@@ -292,7 +296,8 @@ def plot_points(points: Sequence[Point], path: Path, metrics: Sequence[str]) -> 
         if wide_spread([p.costs[metric] for p in points]):
             ax.set_xscale("log")
         unit = "latency (ms)" if metric == "latency" else "energy per inference (mJ)"
-        ax.set_xlabel(f"{unit}, simulated")
+        per = f" per batch of {batch}" if batch and batch > 1 else ""
+        ax.set_xlabel(f"{unit}{per}, simulated")
         ax.grid(alpha=0.3)
         panels.append((ax, labels, [(p.costs[metric], p.accuracy) for p in points]))
     axes[0][0].set_ylabel("accuracy")

@@ -21,7 +21,8 @@ from graphs.files import atomic_file
 from simulator.api import resolve_profile
 from simulator.hardware.profile import Profile, profile_from_mapping
 
-BASE_COLUMNS = ["device", "variant", "model", "latency_ms", "energy_mj", "dynamic_energy_mj", "max_fps",
+BASE_COLUMNS = ["device", "variant", "model", "batch", "latency_ms", "latency_per_sample_ms", "throughput_per_s",
+                "energy_mj", "dynamic_energy_mj", "max_fps",
                 "avg_power_w", "macs", "params"]
 
 
@@ -36,15 +37,18 @@ def _variant_name(overrides: Mapping[str, Any]) -> str:
 
 
 def evaluate_variant(
-    base: Mapping[str, Any], origin: str, overrides: Mapping[str, Any], models: Sequence[str], fps: float | None
+    base: Mapping[str, Any], origin: str, overrides: Mapping[str, Any], models: Sequence[str], fps: float | None,
+    batch: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Price every model on one profile variant (runs in a worker process)."""
+    """Price every model (at `batch` samples if given) on one profile variant (runs in a
+    worker process)."""
+    from graphs.spec import build
     from simulator.api import predict
 
     profile = profile_from_mapping(base, origin).replace(**overrides)
     rows = []
     for model in models:
-        report = predict(model, profile, fps=fps)
+        report = predict(build(model, batch=batch), profile, fps=fps, model=model)
         totals = report.to_dict(per_op=False)  # the report's own ms / mJ / W conversions
         row: dict[str, Any] = {
             "device": profile.name,
@@ -68,6 +72,7 @@ def sweep(
     workers: int | None = None,
     progress: bool = True,
     saved: SweepProgress | None = None,
+    batch: int | None = None,
 ) -> list[dict[str, Any]]:
     """Rows (one per variant × model) in grid order.
 
@@ -80,10 +85,10 @@ def sweep(
     for overrides in variants:  # fail fast, in this process, on a bad field or value
         profile.replace(**overrides)
     base = profile.to_mapping()
-    jobs = {i: (base, profile.path or profile.name, v, list(models), fps) for i, v in enumerate(variants)}
+    jobs = {i: (base, profile.path or profile.name, v, list(models), fps, batch) for i, v in enumerate(variants)}
     results: dict[int, list[dict[str, Any]]] = {}
     if saved is not None:
-        results.update(saved.start(sweep_key(base, variants, models, fps), len(jobs)))
+        results.update(saved.start(sweep_key(base, variants, models, fps, batch), len(jobs)))
 
     def done(index: int, rows: list[dict[str, Any]]) -> None:
         results[index] = rows
@@ -99,9 +104,9 @@ def sweep(
 
 
 def sweep_key(base: Mapping[str, Any], variants: Sequence[Mapping[str, Any]], models: Sequence[str],
-              fps: float | None) -> str:
+              fps: float | None, batch: int | None = None) -> str:
     """A digest of everything that decides a sweep's rows: same key, same grid."""
-    text = json.dumps([base, list(variants), list(models), fps], sort_keys=True, default=repr)
+    text = json.dumps([base, list(variants), list(models), fps, batch], sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
