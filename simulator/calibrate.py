@@ -136,8 +136,15 @@ def calibrate(
     centre = centres[cands.index(chosen)]
 
     final = selection.refit(centre, chosen, measured, predict)
-    best = selection.apply(centre, final.fields, final.m)
-    residual_loo = selection.loo_predictions(Design(final, chosen.design.pset), measured, groups, chosen.prior_weight)
+    fitted = selection.apply(centre, final.fields, final.m)
+    # A field the surrogate moved past a bound, or a roofline that changed side, can leave
+    # the real predictions off by a common factor: one exact scale takes it out.
+    best = selection.fit_scale(fitted, selection.make_fields(fitted, free), measured, predict)
+    # The interval's residuals: leave-one-out of the chosen set around what is written.
+    at_best = np.array([f.multiplier(float(best.get(f.path))) for f in final.fields])
+    lin_best = selection.linearise(centre, final.fields, at_best, predict)
+    residual_loo = selection.loo_predictions(Design(lin_best, chosen.design.pset), measured, groups,
+                                             chosen.prior_weight)
     proxy_loo = _proxy_loo([float(g.macs) for g in graphs], measured, groups)
     cv = {
         "base": scale.cv,
@@ -185,9 +192,8 @@ def calibrate(
     data = best.to_mapping()
     data.update(name=new_name, sources=sources, calibration=record)
     data["description"] = f"{profile.description} (calibrated on {len(rows)} rows)"
-    fitted = profile_from_mapping(data, profile.path or f"<{profile.name}>")
     return CalibrationResult(
-        profile=fitted,
+        profile=profile_from_mapping(data, profile.path or f"<{profile.name}>"),
         metrics=fit_m,
         base_metrics=base_m,
         fitted={k: (before[k], after[k]) for k in before},

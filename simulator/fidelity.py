@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from simulator.calibrate import calibrate, split_rows
-from simulator.hardware.profile import load_profile
+from simulator.engine.rewrite import plan
+from simulator.hardware.profile import Profile, load_profile
 from simulator.intervals import coverage
 from simulator.reference import load_reference, reference_graphs
 from simulator.validate import Metrics, fit_proxy_scale, metrics, predict_ms
@@ -70,10 +71,21 @@ class Fidelity:
 
     def median(self, who: str, metric: str) -> float:
         """Median over seeds of `metric` ("kendall", "mape", "within_10pct") of `who`
-        ("calibrated", "stock", "proxy"), or of the interval "coverage"."""
-        if who == "coverage":
-            return statistics.median(s.coverage for s in self.seeds)
+        ("calibrated", "stock", "proxy")."""
         return statistics.median(getattr(getattr(s, who), metric) for s in self.seeds)
+
+    @property
+    def coverage(self) -> float:
+        """Median over seeds of the 80 % interval's coverage."""
+        return statistics.median(s.coverage for s in self.seeds)
+
+
+def base_profile(path: Path, device: str | None, overrides: Mapping[str, Any] | None) -> Profile:
+    """`device` with `overrides`, by default the file's `BASE_PROFILES` entry."""
+    if device is None:
+        device, overrides = BASE_PROFILES[path.name]
+    base = load_profile(device)
+    return base.replace(**overrides) if overrides else base
 
 
 def fidelity(
@@ -83,11 +95,7 @@ def fidelity(
     """Few-shot calibration of `device` (default: the file's `BASE_PROFILES` entry) on
     `path`, scored per seed on every row it was not fitted to."""
     path = Path(path)
-    if device is None:
-        device, overrides = BASE_PROFILES[path.name]
-    base = load_profile(device)
-    if overrides:
-        base = base.replace(**overrides)
+    base = base_profile(path, device, overrides)
     rows = load_reference(path)
     graphs = reference_graphs(rows)
     measured = np.array([r.latency_ms for r in rows])
@@ -111,4 +119,41 @@ def fidelity(
             coverage=coverage(result.profile, predicted, y, LEVEL),
             chosen=result.chosen,
         ))
-    return Fidelity(path.name, device, len(rows), tuple(results))
+    return Fidelity(path.name, base.name, len(rows), tuple(results))
+
+
+def additive_ceiling(
+    path: str | Path, device: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> Metrics:
+    """The best any per-op-additive model does on every row of `path`, fitted to all of
+    them: each distinct op (by signature) left after the runtime's rewrites gets its own
+    non-negative cost, plus one per-inference constant, minimising the squared relative
+    error over all rows; both settings of dead-op pruning are tried and the better kept.
+    Every additive cost model on these op lists is a special case, so no few-shot fit of
+    one can be expected to beat it."""
+    from scipy.optimize import nnls
+
+    path = Path(path)
+    base = base_profile(path, device, overrides)
+    rows = load_reference(path)
+    flats = [g.flat() for g in reference_graphs(rows)]
+    measured = np.array([r.latency_ms for r in rows])
+    found = []
+    for prune in (False, True):
+        runtime = base.replace(**{"runtime.prune_dead_ops": prune}).runtime
+        columns: dict[tuple, int] = {}
+        counts = []
+        for flat in flats:
+            row: dict[int, int] = {}
+            for i in plan(flat, runtime).kept:
+                k = columns.setdefault(flat.ops[i].signature, len(columns))
+                row[k] = row.get(k, 0) + 1
+            counts.append(row)
+        x = np.zeros((len(rows), len(columns) + 1))
+        x[:, -1] = 1.0  # the per-inference constant
+        for r, row in enumerate(counts):
+            for k, n in row.items():
+                x[r, k] = n
+        coef, _ = nnls(x / measured[:, None], np.ones(len(rows)), maxiter=20 * x.shape[1])
+        found.append(metrics(x @ coef, measured))
+    return min(found, key=lambda m: m.mape)

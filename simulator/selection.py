@@ -62,6 +62,12 @@ class Field:
         x = self.base * m ** self.direction if p.log_scale else self.base + (m - 1.0) * self.span
         return float(min(max(x, p.lower), p.upper))
 
+    def multiplier(self, x: float) -> float:
+        """The inverse of `value`: the multiplier that gives `x`."""
+        if self.param.log_scale:
+            return float((x / self.base) ** self.direction)
+        return 1.0 + (x - self.base) / self.span
+
     def bounds(self) -> tuple[float, float]:
         """The multipliers that keep the value inside the field's bounds."""
         p = self.param

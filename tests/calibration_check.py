@@ -8,13 +8,18 @@ skips the calling test when the reference data is not there.
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from refdata import refdata_path
+from refdata import REFDATA, refdata_path
 
 from simulator.calibrate import CalibrationResult, calibrate, score_held_out, split_rows
+from simulator.fidelity import BASE_PROFILES, Fidelity, fidelity
 from simulator.hardware.profile import load_profile
 from simulator.reference import load_reference, reference_graphs
 from simulator.validate import Metrics, ValidationResult
@@ -67,3 +72,20 @@ def check_calibration(
         calibration=result,
         seconds=seconds,
     )
+
+
+@functools.cache
+def _all_fidelity() -> dict[str, Fidelity]:
+    """`simulator.fidelity.fidelity` of every development file with a base profile, computed
+    once per test session, files in parallel (each builds ~800 graphs and calibrates 5×)."""
+    present = [n for n in BASE_PROFILES if (REFDATA / n).is_file()]
+    workers = max(1, min(4, os.cpu_count() or 1))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return dict(zip(present, pool.map(fidelity, [REFDATA / n for n in present]), strict=True))
+
+
+def fidelity_of(name: str) -> Fidelity:
+    """20-shot calibration of `name`'s base profile over seeds 0-4, scored on every other
+    row (skips the test when the file is absent)."""
+    refdata_path(name)
+    return _all_fidelity()[name]

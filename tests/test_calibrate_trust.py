@@ -215,3 +215,31 @@ def test_validate_side_by_side_leaves_fitted_rows_out(
     text = capsys.readouterr().out
     assert "calibrated" in text and "stock pixel1-cpu" in text and "MACs proxy" in text
     assert "80% interval covers" in text and "20 rows the profile was fitted to are left out" in text
+
+
+# -- the README example ------------------------------------------------------------------
+def test_readme_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's calibrate / validate / predict --interval walk-through, with what the
+    README says about it: the fit holds on the 733 other cells, the pointwise efficiency
+    falls from 0.6 to about 0.03 and a warning says so with the zoo models it moves."""
+    from refdata import refdata_path
+
+    ref = str(refdata_path("latbench-mobile-cpu-sd855-kryo485-int8.csv"))
+    out = str(tmp_path / "my-phone.toml")
+    assert main(["calibrate", "--device", "pixel4-cpu", "--reference", ref, "--train", "20", "--seed", "0",
+                 "--out", out]) == 0
+    text = capsys.readouterr().out
+    assert "chosen by leave-one-out:" in text and "held out: 733 rows" in text
+    warning = next(line for line in text.splitlines() if line.startswith("warning: fields moved"))
+    assert "efficiency.pointwise 0.6 -> 0.0" in warning and "zoo models whose prediction moves most" in warning
+    assert main(["validate", "--device", out, "--reference", ref, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["n"] == 733 and data["rows_fitted_left_out"] == 20
+    assert data["kendall"] >= 0.85 and data["mape"] <= 0.05
+    assert data["stock"]["device"] == "pixel4-cpu" and data["stock"]["mape"] > 0.5
+    assert 0.7 <= data["interval"]["coverage"] <= 0.9
+    assert main(["predict", "mobilenet_v2", "--device", out, "--interval", "0.8", "--json"]) == 0
+    pred = json.loads(capsys.readouterr().out)
+    assert pred["latency_ms_low"] < pred["latency_ms"] < pred["latency_ms_high"]
+    assert 80 <= pred["latency_ms"] <= 140  # "about 110 ms", from 6.6 ms stock
+    assert load_profile(out).get("efficiency.pointwise") == pytest.approx(0.03, abs=0.01)
