@@ -108,7 +108,7 @@ def calibrate(
     graphs = reference_graphs(rows)
     measured = np.array([r.latency_ms for r in rows])
     groups = np.unique([r.model for r in rows], return_inverse=True)[1]
-    predict = functools.partial(_predict_latency, graphs=graphs)
+    predict = functools.partial(predict_ms, graphs=graphs)
 
     variants = [profile]
     # Only worth a second linearisation when pruning changes at least one of these graphs.
@@ -211,10 +211,6 @@ def score_held_out(
     scale is fitted on the same training rows (what `calibrate --train N` reports)."""
     scale = fit_proxy_scale([g.macs for g in reference_graphs(train)], [r.latency_ms for r in train])
     return validate(result.profile, held, proxy_scale=scale)
-
-
-def _predict_latency(profile: Profile, graphs: Sequence[OpGraph]) -> np.ndarray:
-    return predict_ms(profile, graphs)
 
 
 def _proxy_loo(macs: Sequence[float], measured: np.ndarray, groups: np.ndarray) -> np.ndarray:
