@@ -243,3 +243,22 @@ def test_readme_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert pred["latency_ms_low"] < pred["latency_ms"] < pred["latency_ms_high"]
     assert 80 <= pred["latency_ms"] <= 140  # "about 110 ms", from 6.6 ms stock
     assert load_profile(out).get("efficiency.pointwise") == pytest.approx(0.03, abs=0.01)
+
+
+def test_energy_interval_where_energy_is_calibrated(
+    fitted: tuple[Path, Path, np.ndarray], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A profile whose `[calibration.intervals]` also has an `energy` table (what an energy
+    calibration records) gets `energy_mj_low` / `_high` from those residuals."""
+    out, _, _ = fitted
+    text = out.read_text()
+    energy = tmp_path / "with-energy.toml"
+    energy.write_text(text + '\n[calibration.intervals.energy]\nmethod = "test"\nbacked_by = "test rows"\n'
+                      "log_residuals = [-0.3, -0.2, -0.1, 0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]\n")
+    capsys.readouterr()
+    assert main(["predict", "mobilenet_v2", "--device", str(energy), "--interval", "0.8", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    # n = 10: the floor(11 * 0.1) = 1st and ceil(11 * 0.9) = 10th smallest residual.
+    assert data["energy_mj_low"] == pytest.approx(data["energy_mj"] * math.exp(-0.3))
+    assert data["energy_mj_high"] == pytest.approx(data["energy_mj"] * math.exp(0.3))
+    assert "latency_ms_low" in data
