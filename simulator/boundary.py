@@ -7,6 +7,3 @@ power; a reference row may name the boundary it was measured at.
 """
 
 BOUNDARIES = ("chip", "core-rail", "module", "board", "usb")
-# Boundaries that take in the host CPU of an accelerator profile: a module or a board
-# carries both; a USB stick, a chip or a core rail sees the accelerator alone.
-HOST_INSIDE = ("module", "board")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphs.ops import Op
+from simulator.power import AveragePower, average_power
 from simulator.results import OpCost, Run, Term
 from simulator.textfmt import format_table, write_csv
 
@@ -40,14 +41,39 @@ class OpRow:
     def latency_s(self) -> float:
         return self.cost.latency_s
 
+
+@dataclass(frozen=True, slots=True)
+class EnergyRow:
+    """One row of an inference's accounts, an op or a graph term, with its energy by
+    cause. The rows of a report add up to its latency and its energy."""
+
+    name: str
+    kind: str
+    unit: str
+    latency_s: float
+    compute_j: float  # MACs
+    onchip_j: float  # bytes in caches / SRAM
+    offchip_j: float  # bytes in DRAM
+    link_j: float  # bytes over the host link (transfers, parameter streaming)
+    busy_j: float  # the working unit's busy power above idle × the row's time
+    idle_j: float  # the boundary's idle power × the row's time
+    note: str
+    op: OpRow | None = None  # for an op row, the op and its cost
+
     @property
     def energy_j(self) -> float:
-        return self.cost.energy_j
+        return self.compute_j + self.onchip_j + self.offchip_j + self.link_j + self.busy_j + self.idle_j
 
 
+# Energy causes, as `EnergyRow` fields -> what reports call them.
+CAUSES = {
+    "compute_j": "compute", "onchip_j": "on-chip memory", "offchip_j": "off-chip memory",
+    "link_j": "host link", "busy_j": "busy power", "idle_j": "idle",
+}
 CSV_COLUMNS = (
-    "name", "kind", "unit", "latency_ms", "energy_mj", "compute_ms", "memory_ms",
-    "overhead_ms", "bound", "macs", "params", "utilisation", "tag", "note",
+    "name", "kind", "unit", "latency_ms", "energy_mj", "compute_mj", "onchip_mj", "offchip_mj",
+    "link_mj", "busy_mj", "idle_mj", "compute_ms", "memory_ms", "overhead_ms", "bound", "macs",
+    "params", "utilisation", "tag", "note",
 )
 
 
@@ -80,7 +106,7 @@ class Report:
 
     @property
     def terms(self) -> tuple[Term, ...]:
-        """Graph-level costs: transfers, parameter streaming, invocation, static energy."""
+        """Graph-level costs: transfers, parameter streaming, invocation, busy and idle power."""
         return self.run.terms
 
     @property
@@ -91,39 +117,64 @@ class Report:
     def energy_j(self) -> float:
         return self.run.energy_j
 
-    @property
-    def static_energy_j(self) -> float:
-        """Static power while busy (the device's, and the host's for fallen-back ops)."""
-        return self.run.static_energy_j
+    def energy_rows(self) -> list[EnergyRow]:
+        """The op rows, then the graph terms other than power × time, each carrying its
+        share of the busy and idle power: they add up to `latency_s` and `energy_j`."""
+        op_shares, term_shares = self.run.power_shares()
+        out = []
+        for r, share in zip(self.rows, op_shares, strict=True):
+            c = r.cost
+            out.append(EnergyRow(r.name, r.kind, c.unit, c.latency_s, c.compute_j, c.onchip_j, c.offchip_j, 0.0,
+                                 share.busy_j, share.idle_j, r.note, r))
+        for t, share in zip(self.terms, term_shares, strict=True):
+            if not t.kind.is_power:
+                unit = t.kind.busy_unit or "link"
+                out.append(EnergyRow(t.name, t.kind.value, unit, t.latency_s, 0.0, 0.0, 0.0, t.energy_j,
+                                     share.busy_j, share.idle_j, t.note))
+        return out
+
+    def energy_by_cause(self) -> dict[str, float]:
+        """Energy per inference by cause (joules), in `CAUSES` order; it sums to `energy_j`."""
+        rows = self.energy_rows()
+        return {name: sum(getattr(r, key) for r in rows) for key, name in CAUSES.items()}
 
     @property
     def dynamic_energy_j(self) -> float:
-        return self.energy_j - self.static_energy_j
+        """What the work itself costs: MACs and bytes (busy and idle power left out)."""
+        by_cause = self.energy_by_cause()
+        return self.energy_j - by_cause["busy power"] - by_cause["idle"]
 
     @property
     def max_fps(self) -> float:
+        """The sustainable rate: one inference after another."""
         return 1.0 / self.latency_s
 
     @property
+    def power(self) -> AveragePower | None:
+        """Average power at `fps` (`simulator.power`), None without a frame rate."""
+        if self.fps is None:
+            return None
+        return average_power(self.energy_j, self.latency_s, self.idle_power_w, self.fps)
+
+    @property
     def fps_met(self) -> bool | None:
-        return None if self.fps is None else self.fps <= self.max_fps
+        return None if self.fps is None else self.power.kept_up
 
     @property
     def avg_power_w(self) -> float | None:
-        """Dynamic energy × frame rate + idle power; at the achievable rate when the
-        requested one cannot be met."""
-        if self.fps is None:
-            return None
-        return self.dynamic_energy_j * min(self.fps, self.max_fps) + self.idle_power_w
+        """idle × (1 − fps × latency) + fps × energy per inference; at the sustainable rate
+        when the requested one cannot be met."""
+        return None if self.fps is None else self.power.watts
 
     def by_kind(self) -> dict[str, dict[str, float]]:
-        """Latency, energy and op count per op kind."""
+        """Latency, energy (busy and idle shares included) and op count per op kind."""
         out: dict[str, dict[str, float]] = defaultdict(lambda: {"latency_s": 0.0, "energy_j": 0.0, "ops": 0})
-        for r in self.rows:
-            entry = out[r.kind]
-            entry["latency_s"] += r.latency_s
-            entry["energy_j"] += r.energy_j
-            entry["ops"] += 1
+        for r in self.energy_rows():
+            if r.op is not None:
+                entry = out[r.kind]
+                entry["latency_s"] += r.latency_s
+                entry["energy_j"] += r.energy_j
+                entry["ops"] += 1
         return dict(out)
 
     def by_unit(self) -> dict[str, float]:
@@ -134,6 +185,8 @@ class Report:
 
     # -- output -----------------------------------------------------------------------
     def to_dict(self, per_op: bool = True) -> dict[str, Any]:
+        """Totals and, with `per_op`, the rows: `ops` then `terms` (graph terms), each with
+        its energy by cause; together they add up to `latency_ms` and `energy_mj`."""
         data: dict[str, Any] = {
             "model": self.model,
             "device": self.device,
@@ -143,6 +196,8 @@ class Report:
             "throughput_per_s": self.throughput_per_s,
             "energy_mj": self.energy_j * 1e3,
             "dynamic_energy_mj": self.dynamic_energy_j * 1e3,
+            "energy_by_cause_mj": {k: v * 1e3 for k, v in self.energy_by_cause().items()},
+            "idle_power_w": self.idle_power_w,
             "avg_power_w": self.avg_power_w,
             "fps": self.fps,
             "fps_met": self.fps_met,
@@ -154,63 +209,67 @@ class Report:
                 k: {"latency_ms": v["latency_s"] * 1e3, "energy_mj": v["energy_j"] * 1e3, "ops": v["ops"]}
                 for k, v in self.by_kind().items()
             },
-            "terms": [
-                {"name": t.name, "latency_ms": t.latency_s * 1e3, "energy_mj": t.energy_j * 1e3, "note": t.note}
-                for t in self.terms
-            ],
             "summary": self.summary,
             "notes": self.notes,
         }
         if per_op:
-            data["ops"] = [dict(zip(CSV_COLUMNS, _row_values(r), strict=True)) for r in self.rows]
+            rows = self.energy_rows()
+            data["ops"] = [dict(zip(CSV_COLUMNS, _row_values(r), strict=True)) for r in rows if r.op is not None]
+            data["terms"] = [dict(zip(CSV_COLUMNS, _row_values(r), strict=True)) for r in rows if r.op is None]
         return data
 
     def to_json(self, per_op: bool = True, indent: int | None = 1) -> str:
         return json.dumps(self.to_dict(per_op), indent=indent)
 
     def to_csv(self) -> str:
+        """One row per op, then one per graph term: the rows add up to the totals."""
         buf = io.StringIO()
-        write_csv(CSV_COLUMNS, [_row_values(r) for r in self.rows], buf)
+        write_csv(CSV_COLUMNS, [_row_values(r) for r in self.energy_rows()], buf)
         return buf.getvalue()
 
     def table(self, per_op: bool = False) -> str:
         parts = []
         if per_op:
-            header = ["op", "kind", "unit", "ms", "mJ", "bound", "util", "note"]
-            parts.append(format_table(header, [_short_row(r) for r in self.rows]))
-            if self.terms:
-                parts.append(
-                    format_table(
-                        ["graph term", "ms", "mJ", "note"],
-                        [[t.name, f"{t.latency_s * 1e3:.4f}", f"{t.energy_j * 1e3:.4f}", t.note] for t in self.terms],
-                    )
-                )
+            rows = self.energy_rows()
+            header = ["op", "kind", "unit", "ms", "mJ", "MACs mJ", "on-chip", "off-chip", "link", "busy", "idle",
+                      "bound", "util", "note"]
+            parts.append(format_table(header, [_short_row(r) for r in rows if r.op is not None]))
+            terms = [r for r in rows if r.op is None]
+            if terms:
+                parts.append(format_table(["graph term", "unit", "ms", "mJ", "link", "busy", "idle", "note"], [
+                    [r.name, r.unit, _ms(r.latency_s), _mj(r.energy_j), _mj(r.link_j), _mj(r.busy_j), _mj(r.idle_j),
+                     r.note] for r in terms]))
+            parts.append("ops and graph terms add up to the totals below (busy and idle power spread over "
+                         "the rows by their time)")
         parts.append(self.summary_text())
         return "\n\n".join(parts)
 
     def summary_text(self) -> str:
+        causes = ", ".join(f"{name} {v * 1e3:.3g}" for name, v in self.energy_by_cause().items() if v)
         lines = [
             f"model    {self.model}",
             f"device   {self.device}",
-            f"latency  {self.latency_s * 1e3:.3f} ms   ({self.max_fps:.1f} fps max)",
+            f"latency  {self.latency_s * 1e3:.3f} ms   ({self.max_fps:.1f} fps sustainable)",
         ]
         if self.batch > 1:
             lines[-1] = (
                 f"latency  {self.latency_s * 1e3:.3f} ms per batch of {self.batch}, "
                 f"{self.latency_per_sample_s * 1e3:.4f} ms per sample "
-                f"({self.max_fps:.1f} batches/s max)"
+                f"({self.max_fps:.1f} batches/s sustainable)"
             )
             lines.append(f"through  {self.throughput_per_s:.1f} samples/s")
         lines += [
-            f"energy   {self.energy_j * 1e3:.3f} mJ per {'batch' if self.batch > 1 else 'inference'} "
-            f"({self.dynamic_energy_j * 1e3:.3f} mJ dynamic)",
+            f"energy   {self.energy_j * 1e3:.3f} mJ per {'batch' if self.batch > 1 else 'inference'} ({causes} mJ)",
             f"work     {self.macs / 1e6:.1f} M MACs, {self.params / 1e6:.3f} M params",
         ]
-        if self.fps is not None:
-            power = f"power    {self.avg_power_w:.3f} W average at {min(self.fps, self.max_fps):.1f} fps"
-            if not self.fps_met:
-                power += f" ({self.fps:g} fps cannot be met: at most {self.max_fps:.1f} fps)"
-            lines.append(power)
+        power = self.power
+        if power is not None:
+            line = (f"power    {power.watts:.3f} W average at {power.fps:.1f} fps "
+                    f"({self.idle_power_w:g} W idle)")
+            if not power.kept_up:
+                line += (f"; {power.requested_fps:g} fps cannot be kept up: the sustainable rate is "
+                         f"{power.sustainable_fps:.1f} fps")
+            lines.append(line)
         units = self.by_unit()
         if len(units) > 1:
             lines.append("units    " + ", ".join(f"{u} {t * 1e3:.3f} ms" for u, t in units.items()))
@@ -220,17 +279,28 @@ class Report:
         return "\n".join(lines)
 
 
-def _row_values(r: OpRow) -> Sequence[Any]:
-    op, cost = r.op, r.cost
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.4f}"
+
+
+def _mj(joules: float) -> str:
+    return f"{joules * 1e3:.4f}"
+
+
+def _row_values(r: EnergyRow) -> Sequence[Any]:
+    energy = (r.latency_s * 1e3, r.energy_j * 1e3, r.compute_j * 1e3, r.onchip_j * 1e3, r.offchip_j * 1e3,
+              r.link_j * 1e3, r.busy_j * 1e3, r.idle_j * 1e3)
+    if r.op is None:
+        return (r.name, r.kind, r.unit, *energy, None, None, None, "", None, None, None, "", r.note)
+    op, cost = r.op.op, r.op.cost
     return (
-        op.name, r.kind, cost.unit, cost.latency_s * 1e3, cost.energy_j * 1e3, cost.compute_s * 1e3,
-        cost.memory_s * 1e3, cost.overhead_s * 1e3, cost.bound, op.macs, op.params, cost.utilisation,
-        op.tag, r.note,
+        r.name, r.kind, r.unit, *energy, cost.compute_s * 1e3, cost.memory_s * 1e3, cost.overhead_s * 1e3,
+        cost.bound, op.macs, op.params, cost.utilisation, op.tag, r.note,
     )
 
 
-def _short_row(r: OpRow) -> list[str]:
-    cost = r.cost
+def _short_row(r: EnergyRow) -> list[str]:
+    cost = r.op.cost
     util = "" if cost.utilisation is None else f"{cost.utilisation:.0%}"
-    return [r.name, r.kind, cost.unit, f"{cost.latency_s * 1e3:.4f}", f"{cost.energy_j * 1e3:.4f}", cost.bound, util,
-            r.note]
+    return [r.name, r.kind, r.unit, _ms(r.latency_s), _mj(r.energy_j), _mj(r.compute_j), _mj(r.onchip_j),
+            _mj(r.offchip_j), _mj(r.link_j), _mj(r.busy_j), _mj(r.idle_j), cost.bound, util, r.note]

@@ -1,5 +1,5 @@
 """The engine's own mechanisms, on hand-made profiles: runtime rewrites, placement with
-host fallback, link transfers, static energy and average power."""
+host fallback, link transfers, busy and idle energy, and average power by hand."""
 
 from dataclasses import dataclass
 
@@ -27,6 +27,7 @@ dram_energy_per_byte_j = 0.0
 sram_energy_per_byte_j = 0.0
 static_power_w = {static}
 idle_power_w = 0.5
+boundary = "board"
 [sources]
 all = "made up for a test"
 """
@@ -123,7 +124,8 @@ def test_cpu_rewrites_fold_bn_and_fuse_relu(profiles):
     assert "batch_norm" in report.rows[0].note and "relu" in report.rows[0].note
     # compute-bound at 1e9 MAC/s with efficiency 1: (28 800 + 6 400) MACs -> 35.2 µs
     assert report.latency_s == pytest.approx(35.2e-6)
-    assert report.energy_j == pytest.approx(35_200 * 1e-12)
+    # 1 pJ per MAC, no busy power, and the boundary's 0.5 W idle while it runs
+    assert report.energy_j == pytest.approx(35_200 * 1e-12 + 0.5 * 35.2e-6)
 
 
 def test_unfused_activation_is_priced(profiles):
@@ -140,7 +142,8 @@ def test_fallback_after_first_unsupported_moves_the_rest_to_the_host(profiles):
     assert "single-subgraph" in report.rows[2].note
     names = [t.name for t in report.terms]
     # the input goes to the accelerator, the conv output comes back; the output is on the host
-    assert names == ["input input -> acc", "hand-over conv2d -> host", "invocation", "static"]
+    # the host's busy power is 0 W here, so it has no term
+    assert names == ["input input -> acc", "hand-over conv2d -> host", "invocation", "busy power", "idle"]
     link = {t.name: t.latency_s for t in report.terms}
     assert link["input input -> acc"] == pytest.approx(1e-4 + 400 / 1e6)
     assert link["hand-over conv2d -> host"] == pytest.approx(1e-4 + 800 / 1e6)
@@ -155,18 +158,32 @@ def test_per_op_fallback_returns_to_the_accelerator(profiles):
     assert any(t.name.startswith("output") for t in report.terms)
 
 
-def test_static_energy_and_average_power(profiles):
+def test_busy_and_idle_energy_and_average_power_by_hand(profiles):
     _, make = profiles
-    report = simulate(net(False), make("per_op"), fps=10)
-    # static power counts while the accelerator runs ops, not during transfers or the call
-    busy = sum(r.latency_s for r in report.rows)
-    assert busy < report.latency_s
-    assert report.static_energy_j == pytest.approx(1.0 * busy)
-    assert report.avg_power_w == pytest.approx(report.dynamic_energy_j * 10 + 0.5)
-    assert report.fps_met
-    slow = simulate(net(False), make("per_op"), fps=1e6)
-    assert slow.fps_met is False and slow.max_fps == pytest.approx(1 / report.latency_s)
-    assert "cannot be met" in slow.table()
+    profile = make("per_op")
+    # By hand: the two convs run on the accelerator, 1 µs each plus MACs at 1e12/s:
+    # 28 800 and 6 400 MACs -> 1.0288 µs + 1.0064 µs = 2.0352 µs busy at 1 W above idle.
+    # Transfers: 400 input bytes (0.1 ms + 0.4 ms) and 800 output bytes (0.1 ms + 0.8 ms);
+    # the call into the accelerator 1 ms. Latency t = 2.4020352 ms. The fake model's ops
+    # and the link cost no energy of their own, so energy per inference
+    # E = 1 W x 2.0352 µs + 0.5 W idle x t = 2.0352e-6 + 1.2010176e-3 = 1.2030528e-3 J.
+    t, energy = 2.4020352e-3, 1.2030528e-3
+    # Average power = idle x (1 - f t) + f E:
+    #   1 fps: 0.5 x (1 - 0.0024020352) + 0.0012030528 = 0.5000020352 W
+    #  30 fps: 0.5 x (1 - 0.072061056) + 0.036091584 = 0.500061056 W
+    #  above 1/t = 416.3 fps the device cannot keep up: E / t = 0.5008472815 W at 416.3 fps
+    expected = {1.0: 0.5000020352, 30.0: 0.500061056, 1e6: energy / t}
+    for fps, watts in expected.items():
+        report = simulate(net(False), profile, fps=fps)
+        assert report.latency_s == pytest.approx(t, rel=1e-12)
+        assert report.energy_j == pytest.approx(energy, rel=1e-12)
+        assert report.avg_power_w == pytest.approx(watts, rel=1e-12)
+    assert report.energy_j / report.latency_s == pytest.approx(0.5008472815, rel=1e-9)
+    assert report.fps_met is False and report.max_fps == pytest.approx(1 / t)
+    assert "1e+06 fps cannot be kept up: the sustainable rate is 416.3 fps" in report.table()
+    assert simulate(net(False), profile, fps=30).fps_met is True
+    by_cause = report.energy_by_cause()
+    assert by_cause["busy power"] == pytest.approx(2.0352e-6) and by_cause["idle"] == pytest.approx(0.5 * t)
 
 
 def test_bad_fps_is_an_error(profiles):

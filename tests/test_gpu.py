@@ -101,7 +101,7 @@ def test_a_cuda_gpu_pays_its_per_inference_cost_without_a_host():
     profile = load_profile("v100")
     report = simulate(graphs.build("mobilenet_v2"), profile)
     assert profile.offload is None
-    assert [t.name for t in report.terms] == ["inference", "static"]
+    assert [t.name for t in report.terms] == ["inference", "busy power", "idle"]
     assert report.terms[0].latency_s == 5e-5
     assert report.summary["kernel_launches"] == len(report.rows)
 

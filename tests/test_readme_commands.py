@@ -54,9 +54,11 @@ def test_predict_per_op_and_csv_add_up_to_the_total(capsys):
     assert len(table) == len(report.rows)
     assert {row[2] for row in table} == {"tpu", "cpu"}  # hard-swish falls back to the host CPU
     rows = list(csv.DictReader(io.StringIO(ok(capsys, [*argv, "--csv"]))))
-    assert list(rows[0]) == list(CSV_COLUMNS) and len(rows) == len(report.rows)
-    terms = sum(t.latency_s for t in report.terms) * 1e3
-    assert sum(float(r["latency_ms"]) for r in rows) + terms == pytest.approx(report.latency_s * 1e3, rel=1e-9)
+    # one row per op, then one per graph term (transfers, invocation): they add up
+    assert list(rows[0]) == list(CSV_COLUMNS) and len(rows) == len(report.energy_rows())
+    assert [r["name"] for r in rows[: len(report.rows)]] == [r.name for r in report.rows]
+    assert sum(float(r["latency_ms"]) for r in rows) == pytest.approx(report.latency_s * 1e3, rel=1e-9)
+    assert sum(float(r["energy_mj"]) for r in rows) == pytest.approx(report.energy_j * 1e3, rel=1e-9)
     data = json.loads(ok(capsys, [*argv, "--json"]))
     assert data["latency_ms"] == pytest.approx(report.latency_s * 1e3, rel=1e-12)
 
@@ -64,7 +66,7 @@ def test_predict_per_op_and_csv_add_up_to_the_total(capsys):
 def test_report_to_csv_is_the_per_op_rows():
     report = predict("mobilenet_v2", "pixel4-cpu")
     rows = list(csv.DictReader(io.StringIO(report.to_csv())))
-    assert [r["name"] for r in rows] == [r.name for r in report.rows]
+    assert [r["name"] for r in rows] == [r.name for r in report.rows]  # a CPU has no graph terms
     for parsed, row in zip(rows, report.rows, strict=True):
         assert float(parsed["latency_ms"]) == pytest.approx(row.latency_s * 1e3, rel=1e-12)
         assert int(parsed["macs"]) == row.op.macs

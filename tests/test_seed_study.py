@@ -37,7 +37,7 @@ def table_row(report: str, section: str, first_cell: str) -> dict[str, str]:
 
 
 def test_quick_study_writes_report_csvs_and_figures(study):
-    for name in ("accuracy_latency.png", "power.png", "detection.png", "breakdown.png"):
+    for name in ("accuracy_latency.png", "power.png", "energy.png", "detection.png", "breakdown.png"):
         data = (study / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000, name
     report = (study / "report.md").read_text()
@@ -57,12 +57,37 @@ def test_report_numbers_are_the_predicted_ones(study):
     assert row["pixel4-edgetpu published ms"].startswith("3.6 ")  # tensorflow/models slim README
 
     power = table_row(report, "## 2. Average Edge TPU power", "`mobilenet_v3_large_minimalistic`")
-    assert power["sim avg W"] == f"{predict('mobilenet_v3_large_minimalistic', EDGE_TPU, fps=30).avg_power_w:.3f}"
+    minimalistic = predict("mobilenet_v3_large_minimalistic", EDGE_TPU, fps=30)
+    assert power["sim avg W"] == f"{minimalistic.avg_power_w:.3f}"
+    assert power["busy power"] == f"{minimalistic.energy_by_cause()['busy power'] * 1e3:.3f}"
 
     det = table_row(report, "## 3. Object detection", "`mobilenet_edgetpu`")
     expected = predict("ssdlite(backbone=mobilenet_edgetpu)", EDGE_TPU).latency_s * 1e3
     assert det[f"{EDGE_TPU} sim ms"] == f"{expected:.2f}"
     assert det["mAP (blog)"] == "24.3"
+
+
+def test_power_gap_by_hand():
+    """What the reference lacks for the blog's "under half": A_ref ≥ 2 A_subject + idle / fps,
+    with A the energy per inference above the idle floor."""
+    profile = seed.load_profile(EDGE_TPU)
+    subject, reference = "mobilenet_edgetpu(width=0.75)", "mobilenet_v3_large_minimalistic"
+    gap = seed.power_gap(profile, subject, reference, 45e-12)
+    above = {}
+    for spec in (subject, reference):
+        r = predict(spec, EDGE_TPU)
+        above[spec] = r.energy_j - profile.energy.idle_power_w * r.latency_s
+    idle_share = profile.energy.idle_power_w / seed.FPS
+    assert gap.missing_mj == pytest.approx((2 * above[subject] + idle_share - above[reference]) * 1e3)
+    # closing it with Edge TPU busy time alone, at the profile's busy power
+    assert gap.busy_needed_ms - gap.reference_busy_ms == pytest.approx(
+        gap.missing_mj / profile.energy.static_power_w)
+    assert gap.dram_bytes_needed == pytest.approx(gap.missing_mj * 1e-3 / 45e-12)
+    # with those changes the ratio would be exactly one half
+    at_30 = {s: profile.energy.idle_power_w + seed.FPS * a for s, a in above.items()}
+    closed = at_30[reference] + seed.FPS * gap.missing_mj * 1e-3
+    assert at_30[subject] / closed == pytest.approx(0.5)
+
 
 
 def test_points_csv_is_predict_to_six_digits(study):

@@ -19,18 +19,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=argtypes.seed, default=0, help="seed of the training draw (default 0)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a base profile field before fitting, e.g. precision=fp32 (repeatable)")
+    p.add_argument("--metric", choices=("latency", "energy", "both"), default="latency",
+                   help="fit latency fields (default), energy fields with latency held, or latency "
+                        "then energy; energy needs rows with a measured energy")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import tomllib
-
     from graphs.errors import EdgesimError
-    from graphs.files import check_target, write_text
+    from graphs.files import check_target
     from simulator.api import resolve_profile
     from simulator.calibrate import calibrate, score_held_out, split_rows
-    from simulator.cli.validate import metrics_table
-    from simulator.hardware.profile import profile_from_mapping, to_toml
+    from simulator.cli.validate import latency_rows, metrics_table
     from simulator.reference import load_reference, reference_graphs, rows_for_device
     from simulator.textfmt import parse_setting
 
@@ -47,8 +47,19 @@ def run(args: argparse.Namespace) -> int:
     if overrides:
         base = base.replace(**overrides)
     rows = rows_for_device(load_reference(args.reference), base.name, base.precision)
+    if args.metric != "latency":
+        from simulator.validate_energy import energy_rows
+
+        rows = energy_rows(rows)  # a file without energies stops here, nothing written
     train, held = split_rows(rows, args.train, args.seed)
     reference_graphs(rows)  # every row must build before anything is fitted or written
+    if args.metric == "energy":
+        print(f"{base.name}: energy fields fitted on {len(train)} of {len(rows)} rows of {args.reference}, "
+              "latency held")
+        _write_profile(out, _fit_energy(args, base.replace(name=out.stem), train, held))
+        return 0
+    energy_train, energy_held = train, held
+    train, held = latency_rows(train), [r for r in held if not r.is_power_run]  # power runs: energy only
     result = calibrate(base, train, name=out.stem, seed=args.seed if held else None,
                        reference=str(args.reference))
 
@@ -81,8 +92,42 @@ def run(args: argparse.Namespace) -> int:
 
     for warning in result.warnings:
         print(f"\nwarning: {warning}")
-    text = to_toml(result.profile)
+    fitted = result.profile
+    if args.metric == "both":
+        fitted = _fit_energy(args, fitted, energy_train, energy_held)
+    _write_profile(out, fitted)
+    return 0
+
+
+def _fit_energy(args: argparse.Namespace, profile, train: list, held: list):
+    """Fit the energy fields of `profile` (latency as it is) and print what moved."""
+    from simulator.cli.validate import energy_table, metrics_table
+    from simulator.energyfit import calibrate_energy
+    from simulator.textfmt import format_table
+    from simulator.validate_energy import validate_energy
+
+    fit = calibrate_energy(profile, train, reference=str(args.reference))
+    print()
+    print(f"energy: {fit.chosen} (chosen by leave-one-out)")
+    print(metrics_table({"base": fit.base, "fitted": fit.metrics}, "energy, training rows").replace(
+        "RMSE (ms)", "RMSE (mJ)"))
+    print()
+    print(format_table(["energy field", "base", "fitted", "ratio"],
+                       [[k, f"{a:.4g}", f"{b:.4g}", f"{b / a:.3g}" if a else "-"] for k, (a, b) in fit.fitted.items()]))
+    if held:
+        print()
+        print(f"held out: {len(held)} rows")
+        print(energy_table(validate_energy(fit.profile, held)))
+    return fit.profile
+
+
+def _write_profile(out, profile) -> None:
+    import tomllib
+
+    from graphs.files import write_text
+    from simulator.hardware.profile import profile_from_mapping, to_toml
+
+    text = to_toml(profile)
     profile_from_mapping(tomllib.loads(text), str(out))  # what we write must load back
     write_text(out, text)
     print(f"\nwrote {out}: use it as --device {out}")
-    return 0

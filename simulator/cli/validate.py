@@ -24,7 +24,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how many worst rows to list (default 5)")
     p.add_argument("--interval", type=float, default=0.8, metavar="LEVEL",
                    help="central interval whose coverage is reported, where the profile has one (default 0.8)")
+    p.add_argument("--metric", choices=METRICS, default="latency",
+                   help="score latency (default), energy and power at the profile's measurement "
+                        "boundary, or both")
     p.set_defaults(run=run)
+
+
+METRICS = ("latency", "energy", "both")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         plot_format(args.plot)  # a bad --plot fails before the work
     profile = resolve_profile(args.device)
     rows = rows_for_device(load_reference(args.reference), profile.name, profile.precision)
+    if args.metric != "latency":
+        return _run_energy(args, profile, rows)
+    rows = latency_rows(rows)
     found = compare(profile, rows, level=args.interval)
     result = found.result
     if args.plot is not None:
@@ -62,6 +71,60 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         print(f"\nplot written to {args.plot}")
     return 0
+
+
+def latency_rows(rows: list) -> list:
+    """The rows that score latency: power runs (a measured energy at a stated boundary)
+    were timed under the power run's own conditions and score energy only."""
+    from graphs.errors import EdgesimError
+
+    chosen = [r for r in rows if not r.is_power_run]
+    if not chosen:
+        raise EdgesimError(f"{rows[0].file}: only power-run rows for this device (a measured energy at a "
+                           "stated boundary); score them with --metric energy")
+    return chosen
+
+
+def _run_energy(args: argparse.Namespace, profile, rows: list) -> int:
+    """--metric energy / both: energy and power like with like, then latency for both."""
+    import json
+
+    from simulator.validate import validate
+    from simulator.validate_energy import validate_energy
+
+    energy = validate_energy(profile, rows)
+    latency = validate(profile, latency_rows(rows)) if args.metric == "both" else None
+    if args.json:
+        data = {"energy": energy.to_dict()}
+        if latency is not None:
+            data["latency"] = latency.to_dict(worst=args.worst)
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"{profile.name} ({profile.energy.boundary} boundary) on {args.reference}: "
+          f"{len(energy.rows)} rows with a measured energy")
+    print()
+    print(energy_table(energy))
+    if latency is not None:
+        print()
+        print(metrics_table({"model": latency.metrics, "MACs proxy": latency.proxy}, "latency"))
+    return 0
+
+
+def energy_table(result) -> str:
+    """Every scored row (energy per inference and power while running), then the medians."""
+    from simulator.textfmt import format_table
+
+    rows = [[_short(r.row.model, 44), r.row.line, f"{r.row.energy_mj:.4g}", f"{r.predicted_mj:.4g}",
+             f"{r.energy_error:+.1%}", f"{r.measured_power_w:.3g}", f"{r.predicted_power_w:.3g}",
+             f"{r.power_error:+.1%}"] for r in result.rows]
+    rows.append(["median |error|", "", "", "", f"{result.median_abs_energy_error:.1%}", "", "",
+                 f"{result.median_abs_power_error:.1%}"])
+    text = format_table(["model", "line", "measured mJ", "predicted mJ", "error", "measured W", "predicted W",
+                         "error"], rows)
+    if result.elsewhere:
+        text += (f"\n{len(result.elsewhere)} rows measured at another boundary not scored: "
+                 + ", ".join(f"line {r.line} ({r.boundary})" for r in result.elsewhere))
+    return text
 
 
 def metrics_table(columns: dict[str, Metrics], title: str = "metric") -> str:

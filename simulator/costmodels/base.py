@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from graphs.ops import Category, Op
 from simulator.hardware.profile import Profile
-from simulator.results import OpCost, Term
+from simulator.results import EnergySplit, OpCost, Term
 
 # The op categories whose efficiencies whole-network latencies can pin down: `data` and
 # `softmax` ops are too few per network to be identified.
@@ -99,10 +99,11 @@ class CostModel:
         """The profile fields calibration may fit for this model."""
         return []
 
-    def dynamic_energy(self, macs: float, dram_bytes: float, sram_bytes: float = 0.0) -> float:
+    def dynamic_energy(self, macs: float, dram_bytes: float, sram_bytes: float = 0.0) -> EnergySplit:
+        """An op's energy by cause: MACs, on-chip (SRAM/cache) bytes, off-chip (DRAM) bytes."""
         energy = self.profile.energy
-        return (
-            macs * self.profile.energy_per_mac_j
-            + dram_bytes * energy.dram_energy_per_byte_j
-            + sram_bytes * energy.sram_energy_per_byte_j
+        return EnergySplit(
+            macs * self.profile.energy_per_mac_j,
+            sram_bytes * energy.sram_energy_per_byte_j,
+            dram_bytes * energy.dram_energy_per_byte_j,
         )

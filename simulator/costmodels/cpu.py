@@ -53,7 +53,7 @@ class CpuModel(CostModel):
         energy = self.dynamic_energy(op.macs, dram, cached)
         # Share of the MAC peak used, for MAC ops (element ops are not MACs).
         utilisation = work / (self.peak * latency) if op.macs else None
-        return OpCost(latency, energy, compute, memory, overhead, bound, self.unit, utilisation)
+        return OpCost(latency, energy.total_j, compute, memory, overhead, bound, self.unit, utilisation, "", *energy)
 
     @classmethod
     def free_parameters(cls, profile: Profile) -> list[FreeParameter]:

@@ -113,7 +113,7 @@ class DspModel(CostModel):
         utilisation = op.macs / (self.peak * latency) if op.macs else None
         plain = op_work(op)
         note = f"vector padding x{work / plain:.1f}" if plain and work >= 1.5 * plain else ""
-        return OpCost(latency, energy, compute, memory, overhead, bound, self.unit, utilisation, note)
+        return OpCost(latency, energy.total_j, compute, memory, overhead, bound, self.unit, utilisation, note, *energy)
 
     def graph_summary(self, ops: Sequence[Op]) -> dict[str, float]:
         """The lanes spent on padding: padded over real MACs of the MAC ops. (No

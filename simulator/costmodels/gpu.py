@@ -134,7 +134,7 @@ class GpuModel(CostModel):
         filled = blocks / (hw.compute.units * hw.tiling.blocks_per_unit)
         note = f"{filled:.2f} waves -> {waves}" if waves >= 1.1 * filled else ""
         note = "; ".join(filter(None, [tiling, note]))
-        return OpCost(latency, energy, compute, memory, overhead, bound, self.unit, utilisation, note)
+        return OpCost(latency, energy.total_j, compute, memory, overhead, bound, self.unit, utilisation, note, *energy)
 
     def graph_terms(self, ops: Sequence[Op]) -> list[Term]:
         if not ops:

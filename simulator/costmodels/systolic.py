@@ -140,7 +140,7 @@ class SystolicModel(CostModel):
         latency, bound = roofline(compute, 0.0, overhead)
         sram_bytes = (op.in_elements + op.out_elements + op.params) * self.profile.bytes_per_element
         energy = self.dynamic_energy(op.macs, 0.0, sram_bytes)
-        return OpCost(latency, energy, compute, 0.0, overhead, bound, self.unit, utilisation, note)
+        return OpCost(latency, energy.total_j, compute, 0.0, overhead, bound, self.unit, utilisation, note, *energy)
 
     def parameter_cache(self, ops: Sequence[Op]) -> tuple[int, int]:
         """(bytes cached, bytes streamed per inference) of `ops` in compiler order: the

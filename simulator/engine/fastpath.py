@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from graphs.ops import MAC_KINDS, Kind, Op, Shape
 from graphs.segments import Segment, segment_graph
-from simulator.engine.pricing import cost_model
+from simulator.engine.pricing import cost_model, host_model
 from simulator.engine.rewrite import plan
 from simulator.engine.terms import inference_terms, link_transfer
 from simulator.hardware.profile import Profile
@@ -41,6 +41,7 @@ class SegmentPricer:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.device = cost_model(profile)
+        self.host = host_model(profile)  # it pays for the call into the device
         self._cache: dict[tuple, SegmentCost | None] = {}
         self.offload = profile.offload is not None
         self._links: dict[tuple[Shape, Shape], tuple[Term, ...]] = {}
@@ -72,7 +73,7 @@ class SegmentPricer:
             links = self._links.get((input_shape, shape))
             if links is None:
                 links = self._links[input_shape, shape] = self._link_terms(input_shape, shape)
-        terms = inference_terms(self.profile, self.device, device_ops, latency, links)
+        terms = inference_terms(self.profile, self.device, device_ops, latency, links, self.host)
         return latency + sum(t.latency_s for t in terms), energy + sum(t.energy_j for t in terms)
 
     def _link_terms(self, input_shape: Shape, output_shape: Shape) -> tuple[Term, ...]:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from graphs.ops import Op, Shape
 from simulator.costmodels.base import CostModel
 from simulator.hardware.profile import Profile
-from simulator.results import Term, TermKind
+from simulator.results import DEVICE, HOST, Term, TermKind
 
 
 def inference_terms(
@@ -23,16 +23,20 @@ def inference_terms(
 ) -> list[Term]:
     """Every graph-level term of one inference, in report order: the device's own terms
     for the ops placed on it (`CostModel.graph_terms`), the link `transfers` and the call
-    into an accelerator with a host, then static power. `device_ops_s` and `host_ops_s`
-    are the latencies of the ops each unit ran."""
+    into an accelerator with a host, then the power terms (busy power of each unit, the
+    boundary's idle power). `device_ops_s` and `host_ops_s` are the latencies of the ops
+    each unit ran."""
     terms = list(device.graph_terms(device_ops))
-    device_busy = device_ops_s + sum(t.latency_s for t in terms)
     if profile.offload is not None:
         terms += transfers
         if device_ops:
             terms.append(invocation(profile))
-    terms += busy_power(profile, device_busy, host, host_ops_s)
-    return terms
+    busy = {DEVICE: device_ops_s, HOST: host_ops_s}
+    for t in terms:
+        if t.kind.busy_unit is not None:
+            busy[t.kind.busy_unit] += t.latency_s
+    latency = device_ops_s + host_ops_s + sum(t.latency_s for t in terms)
+    return terms + power_terms(profile, busy[DEVICE], host, busy[HOST], latency)
 
 
 def link_transfer(profile: Profile, kind: TermKind, name: str, shape: Shape) -> Term:
@@ -48,14 +52,19 @@ def invocation(profile: Profile) -> Term:
                 "host call into the accelerator, once per inference")
 
 
-def busy_power(profile: Profile, device_busy_s: float, host: CostModel | None, host_busy_s: float) -> list[Term]:
-    """Energy of the power a unit draws above idle while it works, beyond what its ops
-    and bytes cost: the device's for the time it runs ops (transfers and the host's call
-    into it excluded), the host's for the ops that fell back to it."""
-    terms = [Term(0.0, profile.energy.static_power_w * device_busy_s, TermKind.STATIC, "static",
-                  f"{profile.energy.static_power_w:g} W static power × {device_busy_s * 1e3:.4g} ms busy")]
+def power_terms(
+    profile: Profile, device_busy_s: float, host: CostModel | None, host_busy_s: float, latency_s: float
+) -> list[Term]:
+    """Power × time: each unit's busy power (above idle) for the time it works (the
+    device: its ops and its own graph terms; the host: fallen-back ops and its calls into
+    the device), and the boundary's idle power for the whole inference."""
+    energy = profile.energy
+    terms = [Term(0.0, energy.static_power_w * device_busy_s, TermKind.BUSY, "busy power",
+                  f"{energy.static_power_w:g} W above idle × {device_busy_s * 1e3:.4g} ms busy")]
     watts = host.profile.energy.static_power_w if host is not None else 0.0
     if watts and host_busy_s:
-        terms.append(Term(0.0, watts * host_busy_s, TermKind.HOST_STATIC, "host static",
-                          f"{watts:g} W host static power × {host_busy_s * 1e3:.4g} ms on the host"))
+        terms.append(Term(0.0, watts * host_busy_s, TermKind.HOST_BUSY, "host busy power",
+                          f"{watts:g} W host busy power × {host_busy_s * 1e3:.4g} ms on the host"))
+    terms.append(Term(0.0, energy.idle_power_w * latency_s, TermKind.IDLE, "idle",
+                      f"{energy.idle_power_w:g} W idle ({energy.boundary}) × {latency_s * 1e3:.4g} ms"))
     return terms

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from graphs.ops import Category, Kind
+from simulator.boundary import BOUNDARIES
 from simulator.hardware.fields import PER_PRECISION, FrozenMap, one_of
 
 PRECISION_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
@@ -27,14 +28,17 @@ class RuntimeSpec:
 
 @dataclass(frozen=True)
 class EnergySpec:
-    """Energy = MACs × energy_per_mac_j[precision] + bytes × per-level energy
-    + static_power_w × latency; average power = dynamic energy × fps + idle_power_w."""
+    """What the profile's energy covers and costs. Energy per inference, at `boundary`:
+    MACs × energy_per_mac_j[precision] + bytes × per-level energy + static_power_w (busy
+    power above idle) × the time the unit runs + idle_power_w (the boundary's idle draw)
+    × latency. Average power: `simulator.power`."""
 
     energy_per_mac_j: Annotated[FrozenMap, PER_PRECISION]  # precision -> joules per MAC
     dram_energy_per_byte_j: float
     sram_energy_per_byte_j: float
-    static_power_w: float
-    idle_power_w: float
+    static_power_w: float  # drawn above idle while the unit runs ops
+    idle_power_w: float  # the whole boundary's draw with nothing running
+    boundary: Annotated[str, one_of(BOUNDARIES)]  # what the energy covers
 
 
 @dataclass(frozen=True)

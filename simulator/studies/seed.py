@@ -10,6 +10,7 @@ that story; `simulator.studies.seed_report` turns the result into CSVs, figures 
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from simulator.costmodels import model_class
 from simulator.hardware.profile import Profile, device_names, load_profile
 from simulator.predictor import Predictor
 from simulator.reference import load_reference
+from simulator.results import TermKind
 from simulator.studies.pareto import pareto_mask
 
 EDGE_TPU = "pixel4-edgetpu"
@@ -49,6 +51,11 @@ STORY_PAIR = ("mobilenet_edgetpu", "mobilenet_v3_large_minimalistic")
 # --quick: per registry model, the first variants at the default resolution.
 QUICK_PER_MODEL = 2
 
+# The models the report's tables and the energy figure show.
+KEY_MODELS = (
+    "mobilenet_edgetpu", "mobilenet_edgetpu(width=0.75)", "mobilenet_v3_large_minimalistic",
+    "mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_v2", "mnasnet_a1",
+)
 BACKBONES = ("mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_edgetpu")
 BREAKDOWN_MODELS = ("mobilenet_edgetpu", "mobilenet_v3_large")
 
@@ -68,7 +75,7 @@ BLOG_MAP = {"ssdlite(backbone='mobilenet_edgetpu')": 24.3, "ssdlite": 22.0}
 class Point:
     """One classifier variant: published top-1, simulated latency per device, whether it
     is on the all-family accuracy/latency front there, and its average Edge TPU power at
-    `FPS` and energy per inference there (static power while busy included)."""
+    `FPS` (`simulator.power`), energy per inference there and that energy by cause."""
 
     family: str
     model: str
@@ -78,6 +85,7 @@ class Point:
     front: Mapping[str, bool]
     power_w: float | None
     energy_mj: float | None
+    energy_by_cause_mj: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,10 +167,12 @@ def run_seed(quick: bool = False) -> SeedResult:
     reports = [predict(s, profiles[EDGE_TPU], fps=FPS) for s in specs] if EDGE_TPU in profiles else []
     power = [r.avg_power_w for r in reports] or [None] * len(specs)
     energy = [r.energy_j * 1e3 for r in reports] or [None] * len(specs)
+    causes = [{k: v * 1e3 for k, v in r.energy_by_cause().items()} for r in reports] or [None] * len(specs)
     points = tuple(
         Point(
             family, spec, acc, build(spec).macs,
             {d: float(latency[d][i]) for d in story}, {d: bool(front[d][i]) for d in story}, power[i], energy[i],
+            causes[i],
         )
         for i, (family, spec, acc) in enumerate(models)
     )
@@ -251,3 +261,40 @@ def comparable_subject(result: SeedResult) -> Point | None:
     if reference is None or not subjects:
         return None
     return min(subjects, key=lambda p: abs(p.top1 - reference.top1))
+
+
+@dataclass(frozen=True)
+class PowerGap:
+    """What it would take for `subject` to draw under half of `reference`'s average power
+    at `FPS` on `profile`, one quantity at a time. Average power = idle + fps × A, with A
+    the energy per inference above the idle floor, so the claim needs
+    A_reference ≥ 2 A_subject + idle / fps."""
+
+    subject_above_idle_mj: float  # A of the subject
+    reference_above_idle_mj: float
+    missing_mj: float  # what the reference lacks (≤ 0: the claim holds)
+    reference_busy_ms: float  # the reference's Edge TPU busy time
+    busy_needed_ms: float  # ... that would close the gap at the profile's busy power
+    dram_bytes_needed: float  # off-chip bytes per inference that would, at `dram_j_per_byte`
+    dram_j_per_byte: float
+    reference_activation_bytes: float  # every op output of the reference written and read once
+    subject_compute_mj: float  # the subject's MAC energy
+    compute_cut_needed: float  # the share of it that would have to go (> 1: no MAC energy is enough)
+
+
+def power_gap(profile: Profile, subject: str, reference: str, dram_j_per_byte: float) -> PowerGap:
+    """`PowerGap` for two model specs on `profile` (an accelerator with busy power)."""
+    rs, rr = predict(subject, profile, fps=FPS), predict(reference, profile, fps=FPS)
+    idle = profile.energy.idle_power_w
+    above_s = rs.energy_j - rs.energy_by_cause()["idle"]
+    above_r = rr.energy_j - rr.energy_by_cause()["idle"]
+    missing = 2 * above_s + idle / FPS - above_r
+    busy_w = profile.energy.static_power_w
+    reference_busy = rr.run.power_energy_j(TermKind.BUSY) / busy_w
+    compute_s = rs.energy_by_cause()["compute"]
+    # Halving the subject instead: A_s ≤ (A_r − idle/fps) / 2, by MAC energy alone.
+    cut = (above_s - (above_r - idle / FPS) / 2) / compute_s if compute_s else math.inf
+    activations = 2.0 * profile.bytes_per_element * sum(op.out_elements for op in build(reference).flat().ops)
+    return PowerGap(above_s * 1e3, above_r * 1e3, missing * 1e3, reference_busy * 1e3,
+                    (reference_busy + missing / busy_w) * 1e3, missing / dram_j_per_byte, dram_j_per_byte,
+                    activations, compute_s * 1e3, cut)

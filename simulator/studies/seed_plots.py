@@ -8,7 +8,7 @@ import numpy as np
 
 from graphs.spec import parse_spec
 from simulator.studies.pareto import pareto_mask
-from simulator.studies.seed import EDGE_TPU, FAMILIES, FPS, MOBILE_CPU, STORY_PAIR, SeedResult
+from simulator.studies.seed import EDGE_TPU, FAMILIES, FPS, KEY_MODELS, MOBILE_CPU, STORY_PAIR, SeedResult
 
 STYLE = {  # family -> (colour, marker)
     "MobileNetEdgeTPU": ("C3", "o"),
@@ -96,6 +96,31 @@ def plot_power(result: SeedResult, path: Path) -> None:
     families = dict.fromkeys(p.family for p in pts)
     ax.legend(handles=[Patch(color=STYLE[f][0], label=f) for f in families], fontsize=7, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), title="family (top-1 in brackets)", title_fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_energy(result: SeedResult, path: Path) -> None:
+    """Energy per inference on the Edge TPU, stacked by cause, for the study's key models."""
+    from simulator.plots import pyplot
+    from simulator.report import CAUSES
+
+    plt = pyplot()
+    pts = [p for p in (result.point(m) for m in KEY_MODELS) if p is not None and p.energy_by_cause_mj]
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(pts) + 1.8))
+    y = np.arange(len(pts))
+    left = np.zeros(len(pts))
+    for i, cause in enumerate(CAUSES.values()):
+        values = np.array([p.energy_by_cause_mj[cause] for p in pts])
+        if values.any():
+            ax.barh(y, values, left=left, color=f"C{i}", label=cause)
+            left += values
+    ax.set_yticks(y, [f"{p.model}  ({p.top1:g} %)" for p in pts], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"simulated energy per inference (mJ), {EDGE_TPU}, by cause")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="cause", title_fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)
