@@ -42,6 +42,8 @@ class Kind(StrEnum):
     TRANSPOSE = "transpose"
     PAD = "pad"
     SOFTMAX = "softmax"
+    QUANTIZE = "quantize"  # float → int8/uint8 (TFLite QUANTIZE)
+    DEQUANTIZE = "dequantize"  # int8/uint8 → float
     UNKNOWN = "unknown"
 
 
@@ -53,7 +55,9 @@ ACTIVATION_KINDS = frozenset(
         Kind.SIGMOID, Kind.SWISH, Kind.GELU, Kind.TANH,
     }
 )
-ELEMENTWISE_KINDS = ACTIVATION_KINDS | {Kind.ADD, Kind.MUL, Kind.BATCH_NORM, Kind.UNKNOWN}
+ELEMENTWISE_KINDS = ACTIVATION_KINDS | {
+    Kind.ADD, Kind.MUL, Kind.BATCH_NORM, Kind.QUANTIZE, Kind.DEQUANTIZE, Kind.UNKNOWN,
+}
 POOL_KINDS = frozenset({Kind.AVG_POOL, Kind.MAX_POOL, Kind.GLOBAL_AVG_POOL})
 DATA_MOVEMENT_KINDS = frozenset(
     {Kind.CONCAT, Kind.RESIZE, Kind.RESHAPE, Kind.TRANSPOSE, Kind.PAD}
@@ -94,12 +98,13 @@ def category(kind: str) -> Category:
 # formulas (not a hardware figure): hard_swish = x * relu6(x + 3) / 6 is 4 operations;
 # sigmoid and tanh need an exponential (~8 with a polynomial approximation) plus a
 # division; swish adds a multiply to sigmoid; gelu's tanh approximation is ~14; batch norm
-# (unfolded) is a multiply-add; data movement copies each output element once; an unknown
-# op is counted as one operation per output.
+# (unfolded) is a multiply-add; (de)quantizing is a scale, a shift and a rounding; data
+# movement copies each output element once; an unknown op is counted as one operation per
+# output.
 ELEMENT_OPS = {
     Kind.RELU: 1, Kind.RELU6: 2, Kind.LEAKY_RELU: 2, Kind.HARD_SIGMOID: 3, Kind.HARD_SWISH: 4,
     Kind.SIGMOID: 10, Kind.TANH: 10, Kind.SWISH: 11, Kind.GELU: 14, Kind.BATCH_NORM: 2,
-    Kind.ADD: 1, Kind.MUL: 1, Kind.SOFTMAX: 12, Kind.UNKNOWN: 1,
+    Kind.ADD: 1, Kind.MUL: 1, Kind.SOFTMAX: 12, Kind.QUANTIZE: 3, Kind.DEQUANTIZE: 2, Kind.UNKNOWN: 1,
     **dict.fromkeys(DATA_MOVEMENT_KINDS, 1),
 }
 

@@ -7,18 +7,27 @@ from __future__ import annotations
 
 import ast
 import math
+import os
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from graphs.batch import DYNAMIC_BATCH_META, check_batch, with_batch
 from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
+from graphs.ops import Shape
 from graphs.registry import ModelEntry, entry
 
-GRAPH_SUFFIXES = (".json", ".onnx")
+GRAPH_SUFFIXES = (".json", ".onnx", ".tflite")
 # The longest spec the parser reads: search-space points take ~200 characters; a longer
 # text is a mistake, and echoing it would bury the error line.
 MAX_SPEC = 2000
+# A model is a spec string, a path, an OpGraph, an onnx.ModelProto or a torch.nn.Module.
+Model = str | os.PathLike | OpGraph | Any
+# Input shapes: one shape (a model with one input), input name → shape, or for a torch
+# module with several inputs one shape per forward argument.
+InputShape = Shape | Mapping[str, Shape] | Sequence[Shape]
 
 
 def is_path_spec(spec: str) -> bool:
@@ -124,27 +133,38 @@ def canonical(spec: str) -> str:
     return f"{name}({', '.join(f'{k}={v!r}' for k, v in kept.items())})"
 
 
-def build(spec: str | OpGraph, allow_unknown: bool = False, batch: int | None = None) -> OpGraph:
-    """The graph a spec names: a zoo model, a search-space point or a graph file.
-    `allow_unknown`: ONNX ops without an edgesim kind become `unknown` ops instead of an
-    error. The batch size is the spec's `batch=B` option or `batch` (they must agree);
-    a graph file takes one only where its input's batch axis was dynamic."""
+def build(
+    model: Model, allow_unknown: bool = False, input_shape: InputShape | None = None, batch: int | None = None
+) -> OpGraph:
+    """The graph of a model: a spec string (zoo model, search-space point, or a .json,
+    .onnx or .tflite path), a `pathlib.Path`, an `OpGraph`, an `onnx.ModelProto`, or a
+    `torch.nn.Module` (exported to ONNX in memory, then read like an ONNX file).
+
+    `allow_unknown`: ONNX/TFLite ops without an edgesim kind become `unknown` ops instead of
+    an error. `input_shape` fixes an ONNX model's dynamic input dimensions and is required
+    for a torch module (the shape of the example input it is traced with). The batch size
+    is the spec's `batch=B` option or `batch` (they must agree); a model file or object
+    takes one only where its input's batch axis was dynamic."""
     if batch is not None:
         check_batch(batch, "--batch")
-    if isinstance(spec, OpGraph):
-        return spec if batch is None else with_batch(spec, batch)
-    if not isinstance(spec, str):
-        raise EdgesimError(f"a model spec is a string or an OpGraph, not {type(spec).__name__}")
-    if is_path_spec(spec):
-        graph = _load_file(Path(spec.strip()), allow_unknown)
-        if batch in (None, 1):
-            return graph
-        if not graph.meta.get(DYNAMIC_BATCH_META):
-            raise EdgesimError(
-                f"{spec.strip()}: its input has a fixed batch size; export it with a dynamic "
-                "batch axis to price batch {batch}"
-            )
-        return with_batch(graph, batch)
+    if isinstance(model, str) and not is_path_spec(model):
+        _no_input_shape(input_shape, f"model {model!r}", "zoo models take resolution=")
+        return _build_spec(model, batch)
+    if isinstance(model, OpGraph):
+        _no_input_shape(input_shape, f"graph {model.name!r}", "its shapes are fixed")
+        return model if batch is None else with_batch(model, batch)
+    graph = _read_model(model, allow_unknown, input_shape)
+    if batch in (None, 1):
+        return graph
+    if not graph.meta.get(DYNAMIC_BATCH_META):
+        raise EdgesimError(
+            f"{graph.meta.get('source', graph.name)}: its input has a fixed batch size; export it "
+            f"with a dynamic batch axis to price batch {batch}"
+        )
+    return with_batch(graph, batch)
+
+
+def _build_spec(spec: str, batch: int | None) -> OpGraph:
     name, options = parse_spec(spec)
     model = entry(name)
     spec_batch = _batch_option(spec, options)
@@ -163,6 +183,62 @@ def _batch_option(spec: str, options: dict[str, Any]) -> int:
     return check_batch(options.pop("batch", 1), f"{spec.strip()}: batch")
 
 
+def _read_model(model: Model, allow_unknown: bool, input_shape: InputShape | None) -> OpGraph:
+    """The graph of a model file (path) or of an in-memory ONNX model or torch module."""
+    if isinstance(model, str | os.PathLike):
+        return _load_file(Path(str(model).strip()), allow_unknown, input_shape)
+    onnx = sys.modules.get("onnx")  # a ModelProto can only exist if onnx is imported
+    if onnx is not None and isinstance(model, onnx.ModelProto):
+        from graphs.importers.onnx import load_onnx
+
+        return load_onnx(model, allow_unknown, named_shapes(input_shape))
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        from graphs.importers.pytorch import load_module
+
+        return load_module(model, input_shape, allow_unknown)
+    raise EdgesimError(
+        f"cannot read a model from a {type(model).__name__}: give a model spec, a path to a "
+        ".json/.onnx/.tflite file, an OpGraph, an onnx.ModelProto or a torch.nn.Module"
+    )
+
+
+def named_shapes(input_shape: InputShape | None) -> dict[str | None, Shape]:
+    """Input name → shape; a single shape is keyed `None` (the model's only input)."""
+    if input_shape is None:
+        return {}
+    if isinstance(input_shape, Mapping):
+        return {name: tuple(shape) for name, shape in input_shape.items()}
+    if all(isinstance(d, int) for d in input_shape):
+        return {None: tuple(input_shape)}
+    raise EdgesimError(
+        f"input_shape {input_shape!r}: give one shape such as (1, 3, 224, 224) or a dict "
+        "input name → shape"
+    )
+
+
+def parse_input_shapes(texts: Sequence[str]) -> dict[str | None, Shape]:
+    """`--input-shape` values, `NAME=1x3x224x224` or `1x3x224x224` (the only input)."""
+    shapes: dict[str | None, Shape] = {}
+    for text in texts:
+        name, _, dims = text.rpartition("=")
+        try:
+            shape = tuple(int(d) for d in dims.lower().split("x"))
+        except ValueError:
+            shape = ()
+        if not shape or any(d <= 0 for d in shape):
+            raise EdgesimError(
+                f"--input-shape {text!r}: write NAME=1x3x224x224 (positive sizes joined by x)"
+            )
+        shapes[name or None] = shape
+    return shapes
+
+
+def _no_input_shape(input_shape: InputShape | None, what: str, why: str) -> None:
+    if input_shape:
+        raise EdgesimError(f"{what}: an input shape applies to ONNX models and torch modules; {why}")
+
+
 def published_accuracy(spec: str) -> tuple[float, str, str] | None:
     """(value, metric, source) of the published accuracy of a zoo variant, if any."""
     if is_path_spec(spec):
@@ -176,15 +252,31 @@ def published_accuracy(spec: str) -> tuple[float, str, str] | None:
     return model.accuracy[key], model.metric, model.accuracy_source
 
 
-def _load_file(path: Path, allow_unknown: bool) -> OpGraph:
+def _load_file(path: Path, allow_unknown: bool, input_shape: InputShape | None) -> OpGraph:
+    suffix = path.suffix.lower()
+    if suffix not in GRAPH_SUFFIXES:
+        raise EdgesimError(
+            f"{path}: unknown model file type {suffix or '(no suffix)'!r}; "
+            f"edgesim reads {', '.join(GRAPH_SUFFIXES)} files"
+        )
     if not path.exists():
         raise EdgesimError(f"{path}: no such model file")
-    if path.suffix.lower() == ".json":
+    if suffix == ".json":
+        _no_input_shape(input_shape, str(path), "a saved graph's shapes are fixed")
         return OpGraph.load(path)
+    if suffix == ".tflite":
+        _no_input_shape(input_shape, str(path), "a TFLite file's shapes are fixed")
+        try:
+            from graphs.importers.tflite import load_tflite
+        except ImportError:
+            raise EdgesimError(
+                f"{path}: reading TFLite needs the tflite extra: pip install 'edgesim[tflite]'"
+            ) from None
+        return load_tflite(path, allow_unknown=allow_unknown)
     try:
         from graphs.importers.onnx import load_onnx
     except ImportError:
         raise EdgesimError(
             f"{path}: reading ONNX needs the onnx extra: pip install 'edgesim[onnx]'"
         ) from None
-    return load_onnx(path, allow_unknown=allow_unknown)
+    return load_onnx(path, allow_unknown=allow_unknown, input_shapes=named_shapes(input_shape))

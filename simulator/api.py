@@ -7,8 +7,7 @@ import numbers
 from pathlib import PurePath
 
 from graphs.errors import EdgesimError
-from graphs.graph import OpGraph
-from graphs.spec import build
+from graphs.spec import InputShape, Model, build
 from simulator.engine import simulate
 from simulator.hardware.profile import Profile, load_profile
 from simulator.report import Report
@@ -38,16 +37,22 @@ def check_fps(fps: object) -> float | None:
 
 
 def predict(
-    spec_or_graph: str | OpGraph, device: str | Profile, fps: float | None = None, model: str | None = None
+    spec_or_graph: Model,
+    device: str | Profile,
+    fps: float | None = None,
+    model: str | None = None,
+    input_shape: InputShape | None = None,
 ) -> Report:
-    """Simulate one inference of a model (spec string or graph) on a device (name, TOML
-    path or `Profile`); `model` names it in the report (default: the spec or graph name)."""
+    """Simulate one inference of a model on a device (name, TOML path or `Profile`). The
+    model is anything `graphs.build` takes: a spec string, a path, an `OpGraph`, an
+    `onnx.ModelProto` or a `torch.nn.Module` (with `input_shape`). `model` names it in the
+    report (default: the spec or path, else the graph's name)."""
     fps = check_fps(fps)
     if model is not None and not isinstance(model, str):
         raise EdgesimError(f"model names the report: a string, not {type(model).__name__}")
     profile = resolve_profile(device)
-    graph = build(spec_or_graph)
-    name = model or (spec_or_graph if isinstance(spec_or_graph, str) else graph.name)
+    graph = build(spec_or_graph, input_shape=input_shape)
+    name = model or (str(spec_or_graph) if isinstance(spec_or_graph, str | PurePath) else graph.name)
     report = simulate(graph, profile, fps=fps, model=name)
     check_results(profile, name, latency=report.latency_s, energy=report.energy_j)
     return report

@@ -1,9 +1,11 @@
-"""Host measurements: time models with onnxruntime on this machine's CPU.
+"""Host measurements: time models with onnxruntime or LiteRT on this machine's CPU.
 
-Each spec is built (a zoo model or a graph file) and exported to ONNX with random weights
-in a temporary directory; a spec that is an .onnx path is timed as it is, with its own
-weights. Sessions run sequentially with `intra_op_num_threads=threads`,
-`inter_op_num_threads=1` and onnxruntime's default graph optimisations; after `warmup`
+Each spec is built (a zoo model or a graph file) and exported to ONNX (or, for LiteRT, to
+TFLite in fp32 or int8) with random weights in a temporary directory; a spec that is an
+.onnx (.tflite) path is timed as it is, with its own weights. LiteRT runs its interpreter
+with the default XNNPACK delegate, the CPU kernels of phones. onnxruntime sessions run
+sequentially with `intra_op_num_threads=threads`, `inter_op_num_threads=1` and its default
+graph optimisations; after `warmup`
 untimed runs the latency is the median of `repeat` timed runs. Rows come out in the
 reference CSV format (`model,latency_ms,energy_mj,device,source`, device `host`, energy
 empty) so `edgesim validate` can score a profile of this machine against them.
@@ -18,7 +20,7 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ import numpy as np
 from graphs.errors import EdgesimError
 from graphs.files import atomic_file
 from graphs.graph import OpGraph
+from graphs.ops import Shape
 from graphs.spec import build
 from simulator.progress import progress
 
@@ -80,25 +83,51 @@ def _onnxruntime() -> Any:
     return onnxruntime
 
 
-def _source_label(threads: int) -> str:
-    ort = _onnxruntime()
+RUNTIMES = ("onnxruntime", "litert")
+
+
+def _litert() -> Any:
+    try:
+        from ai_edge_litert import interpreter
+    except ImportError:
+        raise EdgesimError("measuring with LiteRT needs ai-edge-litert: pip install 'edgesim[litert]'") from None
+    return interpreter
+
+
+def _source_label(threads: int, runtime: str, precision: str) -> str:
     unit = "thread" if threads == 1 else "threads"
-    return f"edgesim measure, onnxruntime {ort.__version__}, {threads} {unit}, {cpu_model()}"
+    if runtime == "litert":
+        import ai_edge_litert
+
+        engine = f"LiteRT {ai_edge_litert.__version__} (XNNPACK) {precision}"
+    else:
+        engine = f"onnxruntime {_onnxruntime().__version__}"
+    return f"edgesim measure, {engine}, {threads} {unit}, {cpu_model()}"
 
 
 def _is_onnx(spec: str) -> bool:
     return spec.strip().lower().endswith(".onnx")
 
 
-def _resolve(specs: Sequence[str]) -> list[OpGraph]:
+def _is_tflite(spec: str) -> bool:
+    return spec.strip().lower().endswith(".tflite")
+
+
+def _resolve(
+    specs: Sequence[str], input_shapes: Mapping[str | None, Shape] | None, runtime: str
+) -> list[OpGraph]:
     """Build every spec first, so that a bad one fails before anything runs or is written."""
     graphs = []
+    own_format, other = (_is_tflite, _is_onnx) if runtime == "litert" else (_is_onnx, _is_tflite)
     for spec in specs:
-        if _is_onnx(spec):
-            from graphs.importers.onnx import load_onnx
-
-            # Timed as it is: ops the IR lacks run fine in onnxruntime.
-            graphs.append(load_onnx(spec.strip(), allow_unknown=True))
+        if other(spec):
+            raise EdgesimError(
+                f"{spec.strip()}: {runtime} does not run this file format; "
+                f"time it with --runtime {'onnxruntime' if runtime == 'litert' else 'litert'}"
+            )
+        if own_format(spec):
+            # Timed as it is: ops the IR lacks run fine in the runtime.
+            graphs.append(build(spec.strip(), allow_unknown=True, input_shape=input_shapes or None))
         else:
             graphs.append(build(spec))
     return graphs
@@ -111,25 +140,36 @@ def measure(
     warmup: int = 5,
     per_op: bool = False,
     seed: int = 0,
+    input_shapes: Mapping[str | None, Shape] | None = None,
+    runtime: str = "onnxruntime",
+    precision: str = "fp32",
 ) -> list[Measurement]:
-    """Time each spec on this host; see the module docstring for the protocol."""
+    """Time each spec on this host; see the module docstring for the protocol.
+    `input_shapes` fixes the dynamic input dimensions of .onnx files. `runtime="litert"`
+    times TFLite files (specs exported at `precision`, fp32 or int8) with LiteRT."""
     if threads < 1 or repeat < 1 or warmup < 0:
         raise EdgesimError(
             f"measure: threads ({threads}) and repeat ({repeat}) must be ≥ 1, "
             f"warmup ({warmup}) ≥ 0"
         )
-    graphs = _resolve(specs)
-    source = _source_label(threads)
+    if runtime not in RUNTIMES:
+        raise EdgesimError(f"measure: runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    if runtime == "onnxruntime" and precision != "fp32":
+        raise EdgesimError("measure: onnxruntime times the fp32 ONNX export; int8 is for --runtime litert")
+    if runtime == "litert" and per_op:
+        raise EdgesimError("measure: per-op times come from onnxruntime's profiler; drop --per-op-out for LiteRT")
+    graphs = _resolve(specs, input_shapes, runtime)
+    source = _source_label(threads, runtime, precision)
     results = []
     with tempfile.TemporaryDirectory(prefix="edgesim-measure-") as tmp:
         for index, (spec, graph) in enumerate(progress(zip(specs, graphs, strict=True), len(specs), "measuring",
                                                        "model")):
-            if _is_onnx(spec):
-                model_path = Path(spec.strip())
-            else:
-                from graphs.exporters.onnx import export_onnx
-
-                model_path = export_onnx(graph, Path(tmp) / f"model{index}.onnx", seed=seed)
+            if runtime == "litert":
+                runs = _time_litert(_model_file(spec, graph, tmp, index, "litert", precision, seed),
+                                    seed, threads, repeat, warmup)
+                results.append(Measurement(spec, statistics.median(runs), source, runs))
+                continue
+            model_path = _model_file(spec, graph, tmp, index, runtime, precision, seed)
             feeds = _feeds(graph, seed)
             runs = _time(model_path, feeds, threads, repeat, warmup)
             ops = _profile(model_path, feeds, threads, repeat, warmup, tmp) if per_op else {}
@@ -137,6 +177,37 @@ def measure(
                 Measurement(spec, statistics.median(runs), source, runs, ops)
             )
     return results
+
+
+def _model_file(spec: str, graph: OpGraph, tmp: str, index: int, runtime: str, precision: str, seed: int) -> Path:
+    """The file the runtime times: the spec's own file, or the graph exported with random weights."""
+    if _is_onnx(spec) or _is_tflite(spec):
+        return Path(spec.strip())
+    if runtime == "litert":
+        from graphs.exporters.tflite import export_tflite
+
+        return export_tflite(graph, Path(tmp) / f"model{index}.tflite", precision, seed=seed)
+    from graphs.exporters.onnx import export_onnx
+
+    return export_onnx(graph, Path(tmp) / f"model{index}.onnx", seed=seed)
+
+
+def _time_litert(path: Path, seed: int, threads: int, repeat: int, warmup: int) -> list[float]:
+    """LiteRT's interpreter with its default XNNPACK delegate, as `benchmark_model` runs it."""
+    interpreter = _litert().Interpreter(model_path=str(path), num_threads=threads)
+    interpreter.allocate_tensors()
+    rng = np.random.default_rng(seed)
+    for detail in interpreter.get_input_details():
+        values = rng.standard_normal(detail["shape"])
+        interpreter.set_tensor(detail["index"], values.astype(detail["dtype"]))
+    for _ in range(warmup):
+        interpreter.invoke()
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        interpreter.invoke()
+        runs.append((time.perf_counter() - start) * 1e3)
+    return runs
 
 
 def _session(path: Path, threads: int, profile_prefix: str | None = None) -> Any:

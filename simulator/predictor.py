@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from os import PathLike
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from graphs.batch import check_batch
 from graphs.errors import EdgesimError
 from graphs.flat import FlatGraph
 from graphs.graph import OpGraph
-from graphs.spec import build
+from graphs.spec import InputShape, Model, build
 from simulator.api import MAX_RESULT, check_results, resolve_profile
 from simulator.engine import run
 from simulator.engine.fastpath import SegmentPricer
@@ -36,35 +37,38 @@ class Predictor:
 
     def __init__(self, device: str | Profile, cache_size: int = 8192) -> None:
         self.profile = resolve_profile(device)
-        self._graphs: OrderedDict[tuple[str, int | None], FlatGraph] = OrderedDict()
+        self._graphs: OrderedDict[tuple, FlatGraph] = OrderedDict()
         self._cache_size = cache_size
         self._pricer = SegmentPricer(self.profile)
 
-    def graph(self, model: str | OpGraph | FlatGraph, batch: int | None = None) -> FlatGraph:
-        """The flat graph of a spec (cached), at `batch` samples if given."""
+    def graph(self, model: Model, input_shape: InputShape | None = None, batch: int | None = None) -> FlatGraph:
+        """The flat graph of a model (anything `graphs.build` takes), at `batch` samples if
+        given; spec strings and paths are built once and cached."""
         if isinstance(model, FlatGraph):
             return model
-        if isinstance(model, OpGraph):
-            return build(model, batch=batch).flat()
-        key = (model, batch)
+        if not isinstance(model, str | PathLike):
+            return build(model, input_shape=input_shape, batch=batch).flat()
+        key = (str(model), batch) if input_shape is None else (str(model), batch, repr(input_shape))
         flat = self._graphs.get(key)
         if flat is None:
-            flat = self._graphs[key] = build(model, batch=batch).flat()
+            flat = self._graphs[key] = build(model, input_shape=input_shape, batch=batch).flat()
             if len(self._graphs) > self._cache_size:
                 self._graphs.popitem(last=False)
         return flat
 
     def predict(
         self,
-        models: Iterable[str | OpGraph | FlatGraph],
+        models: Iterable[Model | FlatGraph],
         metric: str = "latency",
         quantile: float | None = None,
         batch: int | None = None,
+        input_shape: InputShape | None = None,
     ) -> np.ndarray:
         """Predictions in ms (mJ), per batch of `batch` samples (default: each spec's own
         batch, else 1). With `quantile` (e.g. 0.9), the conformal quantile of the measured
         value instead, from the profile's validated interval: "fits the budget with 90 %
-        confidence" is `predict(models, quantile=0.9) <= budget`."""
+        confidence" is `predict(models, quantile=0.9) <= budget`. `input_shape` applies to
+        every ONNX model and torch module in `models`."""
         if metric not in METRICS:
             raise EdgesimError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
         factor = 1.0 if quantile is None else self._quantile_factor(metric, quantile)
@@ -72,9 +76,9 @@ class Predictor:
         if isinstance(models, str | OpGraph | FlatGraph):
             raise EdgesimError("Predictor.predict takes a list of models; wrap a single one in [ ]")
         if metric == "latency":
-            values = [run(self.graph(m, batch), profile).latency_s for m in models]
+            values = [run(self.graph(m, input_shape, batch), profile).latency_s for m in models]
         else:
-            values = [run(self.graph(m, batch), profile).energy_j for m in models]
+            values = [run(self.graph(m, input_shape, batch), profile).energy_j for m in models]
         return self._checked(values, metric) * factor
 
     def _quantile_factor(self, metric: str, quantile: float) -> float:
@@ -108,7 +112,7 @@ class Predictor:
             segments, (n, *sample) = module.chain(arch, **options)
             priced = self._pricer.price(segments, (n * batch, *sample))
             if priced is None:
-                result = run(self.graph(module.spec(arch, **options), batch), self.profile)
+                result = run(self.graph(module.spec(arch, **options), batch=batch), self.profile)
                 priced = (result.latency_s, result.energy_j)
             values.append(priced[pick])
         return self._checked(values, metric)

@@ -3,9 +3,9 @@
 Steps:
 
 1. Read the file (a truncated file and a file that is not ONNX are told apart).
-2. Fix the input size: a dynamic batch dimension becomes 1 (noted in
-   `graph.meta["notes"]`); any other dynamic dimension is an error, since op costs depend
-   on it.
+2. Fix the input size: shapes given as `input_shapes` replace the declared ones; a
+   dynamic batch dimension left becomes 1 (noted in `graph.meta["notes"]`); any other
+   dynamic dimension is an error naming the input, since op costs depend on it.
 3. Fold constants: `Constant` nodes, nodes whose inputs are all constants (initializer-only
    computations such as weight transposes) and `Shape`/`Size` of tensors of known shape,
    so the `Shape → Gather → Unsqueeze → Concat → Reshape` chains of PyTorch exports leave
@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,29 +68,39 @@ _NEVER_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUnifo
                "Multinomial", "Bernoulli"}
 
 
-def load_onnx(path: str | Path, allow_unknown: bool = False) -> OpGraph:
-    """Read an ONNX model into a validated `OpGraph` (batch 1, static shapes)."""
-    path = Path(path)
-    model = _read(path)
+def load_onnx(
+    source: str | Path | onnx.ModelProto,
+    allow_unknown: bool = False,
+    input_shapes: Mapping[str | None, Shape] | None = None,
+) -> OpGraph:
+    """Read an ONNX model (a file or a `ModelProto`) into a validated `OpGraph` (batch 1,
+    static shapes). `input_shapes` fixes dynamic input dimensions: input name → shape, or
+    `None` → shape for a model with a single input."""
+    if isinstance(source, onnx.ModelProto):
+        model, label, name = source, f"ONNX model {source.graph.name or 'graph'!r}", source.graph.name
+        origin = "<ModelProto>"
+    else:
+        path = Path(source)
+        model, label, name, origin = _read(path), str(path), path.stem, str(path)
     notes: list[str] = []
     opset = next(
         (imp.version for imp in model.opset_import if imp.domain in ("", "ai.onnx")), 0
     )
     if not opset:
-        raise EdgesimError(f"{path}: the model declares no ONNX opset; re-export it")
-    _check_structure(model.graph, path)
-    inputs, dynamic_batch = _fixed_inputs(model.graph, path, notes)
-    folded = _Folded.run(model.graph, inputs, opset, path, notes)
+        raise EdgesimError(f"{label}: the model declares no ONNX opset; re-export it")
+    _check_structure(model.graph, label)
+    inputs, dynamic_batch = _fixed_inputs(model.graph, label, notes, dict(input_shapes or {}))
+    folded = _Folded.run(model.graph, inputs, opset, label, notes)
     meta = {
-        "source": str(path),
+        "source": origin,
         "format": "onnx",
         "onnx_opset": opset,
         "producer": f"{model.producer_name} {model.producer_version}".strip(),
         "notes": notes,
         DYNAMIC_BATCH_META: dynamic_batch,
     }
-    graph = OpGraph(path.stem, {name: shape for name, (shape, _) in inputs.items()}, meta)
-    _Lowering(graph, folded, path, allow_unknown).run()
+    graph = OpGraph(name or "model", {n: shape for n, (shape, _) in inputs.items()}, meta)
+    _Lowering(graph, folded, label, allow_unknown).run()
     return graph.validate()
 
 
@@ -172,37 +182,84 @@ def _is_external(tensor: TensorProto) -> bool:
     return tensor.data_location == TensorProto.EXTERNAL
 
 
-def _fixed_inputs(graph: onnx.GraphProto, path: Path, notes: list[str]) -> tuple[dict[str, tuple], bool]:
-    """Graph inputs (not initializers) → (static shape, element type), batch fixed to 1;
-    and whether a batch axis was dynamic (the graph can then take any batch size)."""
+def _fixed_inputs(
+    graph: onnx.GraphProto, label: str, notes: list[str], given: dict[str | None, Shape]
+) -> tuple[dict[str, tuple], bool]:
+    """Graph inputs (not initializers) → (static shape, element type): the shapes the user
+    gave, else the declared ones with a dynamic batch set to 1; and whether a batch axis
+    was dynamic and is 1 (the graph can then take any batch size)."""
     initializers = {t.name for t in graph.initializer}
+    values = [v for v in graph.input if v.name not in initializers]  # IR < 4 lists weights too
+    names = [v.name for v in values]
+    if None in given:
+        if len(values) != 1:
+            raise EdgesimError(
+                f"{label}: the model has {len(values)} inputs ({', '.join(names)}); "
+                "name the one each shape is for: NAME=1x3x224x224"
+            )
+        given = {names[0]: given.pop(None), **given}
+    for name in given:
+        if name not in names:
+            raise EdgesimError(
+                f"{label}: an input shape is given for {name!r}, which is not an input; "
+                f"inputs: {', '.join(names)}"
+            )
     out: dict[str, tuple] = {}
     dynamic_batch = False
-    for value in graph.input:
-        if value.name in initializers:  # IR < 4 models list weights as inputs too
-            continue
+    for value in values:
         ttype = value.type.tensor_type
+        shape = given.get(value.name)
+        if shape is not None:
+            out[value.name] = (_given_shape(value, tuple(shape), label), ttype.elem_type)
+            batch_axis = ttype.shape.dim[0] if ttype.HasField("shape") else None
+            dynamic_batch |= shape[0] == 1 and not (batch_axis is not None and batch_axis.dim_value > 0)
+            continue
         if not ttype.HasField("shape"):
             raise EdgesimError(
-                f"{path}: input {value.name!r} has no shape; re-export with a fixed input shape"
+                f"{label}: input {value.name!r} has no shape; give one "
+                f"(--input-shape {value.name}=1x3x224x224, or input_shape= in Python)"
             )
         dims = []
         for axis, dim in enumerate(ttype.shape.dim):
             if dim.HasField("dim_value") and dim.dim_value > 0:
                 dims.append(dim.dim_value)
                 continue
-            label = dim.dim_param or "?"
+            label_dim = dim.dim_param or "?"
             if axis == 0:
                 dims.append(1)
                 dynamic_batch = True
-                notes.append(f"input {value.name!r}: dynamic batch dimension {label!r} set to 1")
+                notes.append(f"input {value.name!r}: dynamic batch dimension {label_dim!r} set to 1")
                 continue
+            declared = "x".join(d.dim_param or str(d.dim_value or "?") for d in ttype.shape.dim)
             raise EdgesimError(
-                f"{path}: input {value.name!r} has a dynamic dimension {axis} ({label!r}); "
-                "costs depend on it: re-export the model with a fixed input size"
+                f"{label}: input {value.name!r} ({declared}) has a dynamic dimension {axis} "
+                f"({label_dim!r}); costs depend on it: give the shape "
+                f"(--input-shape {value.name}=1x3x224x224, or input_shape= in Python)"
             )
         out[value.name] = (tuple(dims), ttype.elem_type)
     return out, dynamic_batch
+
+
+def _given_shape(value: onnx.ValueInfoProto, shape: Shape, label: str) -> Shape:
+    """A user's shape for an input: positive, of the declared rank, equal on static axes."""
+    if not shape or any(not isinstance(d, int | np.integer) or d <= 0 for d in shape):
+        raise EdgesimError(f"{label}: input shape {shape} for {value.name!r} must be positive integers")
+    ttype = value.type.tensor_type
+    if not ttype.HasField("shape"):
+        return tuple(int(d) for d in shape)
+    declared = ttype.shape.dim
+    if len(declared) != len(shape):
+        raise EdgesimError(
+            f"{label}: input {value.name!r} has {len(declared)} dimensions, the shape given "
+            f"{'x'.join(map(str, shape))} has {len(shape)}"
+        )
+    for axis, (dim, want) in enumerate(zip(declared, shape, strict=True)):
+        if dim.HasField("dim_value") and dim.dim_value > 0 and dim.dim_value != want:
+            raise EdgesimError(
+                f"{label}: input {value.name!r} has a fixed dimension {axis} of {dim.dim_value}; "
+                f"the shape given sets it to {want}"
+            )
+    return tuple(int(d) for d in shape)
 
 
 # -- constant folding and shapes ------------------------------------------------------
@@ -225,7 +282,7 @@ class _Folded:
         graph: onnx.GraphProto,
         inputs: dict[str, tuple],
         opset: int,
-        path: Path,
+        path: str,
         notes: list[str],
     ) -> _Folded:
         consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
@@ -237,7 +294,7 @@ class _Folded:
             if not state._fold_pass():
                 return state
 
-    def _infer(self, graph: onnx.GraphProto, inputs: dict[str, tuple], path: Path) -> None:
+    def _infer(self, graph: onnx.GraphProto, inputs: dict[str, tuple], path: str) -> None:
         used = {name for node in self.nodes for name in node.input if name in self.consts}
         small, shape_only = [], []
         for name in sorted(used):
@@ -498,7 +555,7 @@ class _Unsupported(Exception):
 
 
 class _Lowering:
-    def __init__(self, graph: OpGraph, folded: _Folded, path: Path, allow_unknown: bool) -> None:
+    def __init__(self, graph: OpGraph, folded: _Folded, path: str, allow_unknown: bool) -> None:
         self.graph = graph
         self.f = folded
         self.path = path

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from simulator.cli.modelargs import add_model_file_options, build_model
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("inspect", help="show a model's ops, MACs and parameters")
-    p.add_argument("spec", help="model spec, e.g. mobilenet_v3_large(width=0.75) or a .json/.onnx path")
-    p.add_argument("--allow-unknown", action="store_true",
-                   help="price ONNX ops edgesim has no kind for as one elementwise pass each")
+    p.add_argument("spec", help="model spec, e.g. mobilenet_v3_large(width=0.75) or a .json/.onnx/.tflite path")
+    add_model_file_options(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON")
     fmt.add_argument("--csv", action="store_true", help="print CSV")
@@ -18,10 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from graphs import build
     from simulator.textfmt import print_table, write_csv
 
-    graph = build(args.spec, allow_unknown=args.allow_unknown)
+    graph = build_model(args, args.spec)
     ops = graph.ops()
     if args.json:
         print(

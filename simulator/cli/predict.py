@@ -10,17 +10,17 @@ if TYPE_CHECKING:
     from simulator.report import Report
 
 from simulator.cli import argtypes
+from simulator.cli.modelargs import add_model_file_options, build_model
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="latency, energy and power of a model on a device")
-    p.add_argument("spec", help="model spec, e.g. mobilenet_v3_large(width=0.75), or a .json/.onnx path")
+    p.add_argument("spec", help="model spec, e.g. mobilenet_v3_large(width=0.75), or a .json/.onnx/.tflite path")
     p.add_argument("--device", required=True, help="device name (see `edgesim devices`) or profile TOML path")
     p.add_argument("--fps", type=argtypes.fps, help="inferences (batches) per second for the average power")
     p.add_argument("--batch", type=argtypes.batch, help="samples per inference (default: the spec's, else 1)")
     p.add_argument("--per-op", action="store_true", help="show one row per op")
-    p.add_argument("--allow-unknown", action="store_true",
-                   help="price ONNX ops edgesim has no kind for as one elementwise pass each")
+    add_model_file_options(p)
     p.add_argument("--interval", type=float, metavar="LEVEL",
                    help="central prediction interval, e.g. 0.8, where the profile carries one")
     fmt = p.add_mutually_exclusive_group()
@@ -30,12 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from graphs import build
     from simulator import predict
     from simulator.api import resolve_profile
 
     profile = resolve_profile(args.device)
-    graph = build(args.spec, allow_unknown=args.allow_unknown, batch=args.batch)
+    graph = build_model(args, args.spec, batch=args.batch)
     report = predict(graph, profile, fps=args.fps, model=args.spec)
     bounds = None if args.interval is None else interval_bounds(profile, report, args.interval)
     if args.json:

@@ -250,7 +250,7 @@ def pareto_points(
         predictor = Predictor(device)
         costs = {metric: predictor.predict(progress(models, len(models), f"{device} {metric}", "model"),
                                            metric=metric, batch=batch) for metric in metrics}
-        macs = [predictor.graph(m, batch).macs for m in models]
+        macs = [predictor.graph(m, batch=batch).macs for m in models]
         objectives = np.column_stack([acc, *costs.values()])
         ranks = nondominated_rank(objectives, maximize=[True] + [False] * len(metrics))
         points += [
