@@ -25,8 +25,6 @@ MACs, batch norms folded.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +36,7 @@ from tflite.BuiltinOperator import BuiltinOperator as Builtin
 from tflite.TensorType import TensorType
 
 from graphs.errors import EdgesimError
+from graphs.files import atomic_file, check_target
 from graphs.graph import OpGraph
 from graphs.ops import Kind, Op, Shape
 
@@ -53,16 +52,10 @@ _NCHW_TO_NHWC_AXIS = {0: 0, 1: 3, 2: 1, 3: 2}
 def export_tflite(graph: OpGraph, path: str | Path, precision: str = "fp32", seed: int = 0) -> Path:
     """Write `graph` as a TFLite file with seeded random weights; return the path. Written
     to a temporary name and renamed, so a failure leaves nothing behind."""
-    path = Path(path)
+    path = check_target(path)
     data = to_tflite(graph, precision, seed)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_file(path, "wb") as handle:
+        handle.write(data)
     return path
 
 
