@@ -198,8 +198,8 @@ def _read_model(model: Model, allow_unknown: bool, input_shape: InputShape | Non
 
         return load_module(model, input_shape, allow_unknown)
     raise EdgesimError(
-        f"cannot read a model from a {type(model).__name__}: give a model spec, a path to a "
-        ".json/.onnx/.tflite file, an OpGraph, an onnx.ModelProto or a torch.nn.Module"
+        "a model is a spec string, a path to a .json/.onnx/.tflite file, an OpGraph, an "
+        f"onnx.ModelProto or a torch.nn.Module, not {type(model).__name__}"
     )
 
 

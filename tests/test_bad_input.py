@@ -229,7 +229,7 @@ def test_numeric_flags(argv, message, capsys, tmp_path, monkeypatch):
 
 # -- API types -------------------------------------------------------------------------
 @pytest.mark.parametrize("call, message", [
-    (lambda: predict(None, "pixel1-cpu"), "a model spec is a string or an OpGraph, not NoneType"),
+    (lambda: predict(None, "pixel1-cpu"), "a model is a spec string, .*, not NoneType"),
     (lambda: predict("mobilenet_v2", 5), "a device is a profile name, a TOML path or a Profile, not int"),
     (lambda: predict("mobilenet_v2", "pixel1-cpu", fps="30"), "fps is a number of frames per second, not str"),
     (lambda: predict("mobilenet_v2", "pixel1-cpu", fps=float("inf")), "fps must be a finite positive number"),

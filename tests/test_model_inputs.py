@@ -126,7 +126,7 @@ def test_two_inputs_need_names(tmp_path):
 
 
 def test_files_and_objects_edgesim_cannot_read(tmp_path, capsys):
-    with pytest.raises(EdgesimError, match=r"cannot read a model from a dict"):
+    with pytest.raises(EdgesimError, match=r"a model is a spec string, a path .*torch.nn.Module, not dict"):
         build({"model": "mobilenet_v2"})
     odd = tmp_path / "model.pb"
     odd.write_bytes(b"x")
