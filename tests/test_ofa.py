@@ -6,7 +6,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from calibration_check import refdata_path
+from refdata import refdata_path
 
 from graphs import EdgesimError
 from graphs.ops import Kind
