@@ -31,10 +31,9 @@ def inference_terms(
         terms += transfers
         if device_ops:
             terms.append(invocation(profile))
-    busy = {DEVICE: device_ops_s, HOST: host_ops_s}
-    for t in terms:
-        if t.kind.busy_unit is not None:
-            busy[t.kind.busy_unit] += t.latency_s
+    busy = {DEVICE: device_ops_s, HOST: host_ops_s, None: 0.0}
+    for t in terms:  # this runs once per candidate in search loops: no formatting here
+        busy[t.kind.busy_unit] += t.latency_s
     latency = device_ops_s + host_ops_s + sum(t.latency_s for t in terms)
     return terms + power_terms(profile, busy[DEVICE], host, busy[HOST], latency)
 
@@ -59,12 +58,15 @@ def power_terms(
     device: its ops and its own graph terms; the host: fallen-back ops and its calls into
     the device), and the boundary's idle power for the whole inference."""
     energy = profile.energy
-    terms = [Term(0.0, energy.static_power_w * device_busy_s, TermKind.BUSY, "busy power",
-                  f"{energy.static_power_w:g} W above idle × {device_busy_s * 1e3:.4g} ms busy")]
+    # Notes are constant: reports spread these terms over their rows (`Run.power_shares`).
+    terms = [Term(0.0, energy.static_power_w * device_busy_s, TermKind.BUSY, "busy power", BUSY_NOTE)]
     watts = host.profile.energy.static_power_w if host is not None else 0.0
     if watts and host_busy_s:
-        terms.append(Term(0.0, watts * host_busy_s, TermKind.HOST_BUSY, "host busy power",
-                          f"{watts:g} W host busy power × {host_busy_s * 1e3:.4g} ms on the host"))
-    terms.append(Term(0.0, energy.idle_power_w * latency_s, TermKind.IDLE, "idle",
-                      f"{energy.idle_power_w:g} W idle ({energy.boundary}) × {latency_s * 1e3:.4g} ms"))
+        terms.append(Term(0.0, watts * host_busy_s, TermKind.HOST_BUSY, "host busy power", HOST_BUSY_NOTE))
+    terms.append(Term(0.0, energy.idle_power_w * latency_s, TermKind.IDLE, "idle", IDLE_NOTE))
     return terms
+
+
+BUSY_NOTE = "the device's busy power above idle × the time it works"
+HOST_BUSY_NOTE = "the host's busy power above idle × its fallen-back ops and calls into the device"
+IDLE_NOTE = "the boundary's idle power × the latency"
