@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from graphs.errors import EdgesimError
 from simulator import intervals
+from simulator.fitted import fitted_rows
 from simulator.hardware.profile import Profile, profile_from_mapping
 from simulator.reference import ReferenceRow
 from simulator.validate import ValidationResult, validate
@@ -21,14 +21,17 @@ class Comparison:
     result: ValidationResult  # the profile (and the MACs proxy) on the scored rows
     stock: ValidationResult | None  # the stock base of a calibrated profile, same rows
     scored: tuple[ReferenceRow, ...]
-    left_out: int  # rows dropped because the profile was fitted to them
+    left_out: int  # rows the profile was fitted to, not among the scored rows
     level: float
     coverage: float | None  # share of scored rows inside the `level` interval
     interval_backing: str
+    fitted: ValidationResult | None = None  # the profile on the rows it was fitted to: not a check
 
     def to_dict(self, worst: int = 5) -> dict[str, Any]:
         data = self.result.to_dict(worst=worst)
         data["rows_fitted_left_out"] = self.left_out
+        if self.fitted is not None:
+            data["fitted_rows"] = self.fitted.metrics.to_dict()
         if self.stock is not None:
             data["stock"] = {"device": self.stock.device, **self.stock.metrics.to_dict()}
         if self.coverage is not None:
@@ -50,22 +53,15 @@ def stock_base(profile: Profile) -> Profile | None:
     return profile_from_mapping(data, profile.path or f"<{record['base']}>")
 
 
-def fitted_lines(profile: Profile, rows: Sequence[ReferenceRow]) -> set[int]:
-    """Lines of `rows` the profile's calibration was fitted to (same file name)."""
-    record = profile.calibration or {}
-    lines = record.get("fitted_rows")
-    if not lines or not rows:
-        return set()
-    if Path(str(record.get("reference", ""))).name != Path(rows[0].file).name:
-        return set()
-    return set(lines)
-
-
-def compare(profile: Profile, rows: Sequence[ReferenceRow], level: float = 0.8) -> Comparison:
-    fitted = fitted_lines(profile, rows)
-    scored = [r for r in rows if r.line not in fitted]
+def compare(profile: Profile, rows: Sequence[ReferenceRow], level: float = 0.8,
+            include_fitted: bool = False) -> Comparison:
+    """Score `profile` on the rows of `rows` it was not fitted to (all of them with
+    `include_fitted`); the rows it was fitted to are scored apart, in `fitted`."""
+    checked, fitted = fitted_rows(profile).split(rows)
+    scored = list(rows) if include_fitted else checked
     if not scored:
-        raise EdgesimError(f"{profile.name} was fitted to every one of these {len(rows)} rows: nothing left to check")
+        raise EdgesimError(f"{profile.name} was fitted to every one of these {len(rows)} rows: nothing left to check"
+                           " (--include-fitted scores them anyway)")
     result = validate(profile, scored)
     base = stock_base(profile)
     stock = validate(base, scored, proxy_scale=result.proxy_scale_ms_per_mac) if base else None
@@ -74,4 +70,6 @@ def compare(profile: Profile, rows: Sequence[ReferenceRow], level: float = 0.8) 
     if intervals.residuals(profile) is not None:
         coverage = intervals.coverage(profile, result.predicted_ms, result.measured_ms, level)
         backing = intervals.backing(profile)
-    return Comparison(result, stock, tuple(scored), len(rows) - len(scored), level, coverage, backing)
+    on_fitted = validate(profile, fitted) if fitted and not include_fitted else None
+    left_out = 0 if include_fitted else len(fitted)
+    return Comparison(result, stock, tuple(scored), left_out, level, coverage, backing, on_fitted)

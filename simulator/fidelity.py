@@ -19,6 +19,7 @@ import numpy as np
 
 from simulator.calibrate import calibrate, split_rows
 from simulator.engine.rewrite import plan
+from simulator.fitted import unfitted
 from simulator.hardware.profile import Profile, load_profile
 from simulator.intervals import coverage
 from simulator.reference import load_reference, reference_graphs
@@ -93,7 +94,7 @@ def fidelity(
     overrides: Mapping[str, Any] | None = None,
 ) -> Fidelity:
     """Few-shot calibration of `device` (default: the file's `BASE_PROFILES` entry) on
-    `path`, scored per seed on every row it was not fitted to."""
+    `path`, scored per seed on every row neither it nor the stock profile was fitted to."""
     path = Path(path)
     base = base_profile(path, device, overrides)
     rows = load_reference(path)
@@ -105,6 +106,7 @@ def fidelity(
     results = []
     for seed in seeds:
         train, held = split_rows(rows, n_train, seed)
+        held = unfitted(base, held)  # nor any row the stock profile was fitted to
         fit_idx = np.array([line_index[r.line] for r in train])
         idx = np.array([line_index[r.line] for r in held])
         result = calibrate(base, train, seed=seed, reference=path.name)

@@ -1,16 +1,19 @@
 """The systolic (Edge TPU) cost model: GEMM mapping and drain checked by hand, the vector
 path, the parameter cache, what the compiler does not map, the profiles, and Coral's and
-Pixel 4's published latencies."""
+Pixel 4's published latencies (the rows their profiles were not fitted to)."""
 
 from __future__ import annotations
 
 import pytest
+from checked_rows import checked_rows
 
 from graphs import EdgesimError, Kind, NetBuilder, Op, build
 from simulator.costmodels import systolic, systolic_cycles
 from simulator.costmodels.systolic import SystolicModel
 from simulator.engine import simulate
 from simulator.hardware.profile import load_profile
+from simulator.reference import ReferenceRow, load_reference, rows_for_device
+from simulator.validate import validate
 
 EDGE_TPUS = ("coral-usb", "coral-usb2", "coral-pcie", "pixel4-edgetpu")
 
@@ -184,28 +187,59 @@ def test_usb2_costs_only_its_slower_link() -> None:
     assert slow.latency_s - fast.latency_s == pytest.approx(moved / 3.5e7 - moved / 3e8)
 
 
-# Coral's benchmark table (coral.ai/docs/edgetpu/benchmarks, desktop CPU + USB 3 Accelerator)
-# and the MobileNetEdgeTPU README (Pixel 4 Edge TPU): the stock profiles, not fitted to them.
-PUBLISHED = [
-    ("mobilenet_v1", "coral-usb", 2.4),
-    ("mobilenet_v2", "coral-usb", 2.6),
-    ("efficientnet_edgetpu_s", "coral-usb", 5.1),
-    ("efficientnet_edgetpu_m", "coral-usb", 8.7),
-    ("mobilenet_edgetpu(width=0.75)", "pixel4-edgetpu", 3.1),
-    ("mobilenet_edgetpu", "pixel4-edgetpu", 3.6),
-]
+# The Edge TPU profiles against published rows: every row of a label not fitted is in
+# tests/test_published.py; here, what a core change does to those same rows.
+PIXEL4 = "pixel4-edgetpu@int8"
 
 
-@pytest.mark.parametrize(("spec", "device", "published_ms"), PUBLISHED)
-def test_stock_profiles_land_near_published_latencies(spec: str, device: str, published_ms: float) -> None:
-    latency_ms = simulate(build(spec), load_profile(device)).latency_s * 1e3
-    assert latency_ms == pytest.approx(published_ms, rel=0.35)
+def published_checks(label: str) -> list[ReferenceRow]:
+    """Every published row of `label` its profile was not fitted to."""
+    device, precision = label.split("@")
+    rows = rows_for_device(load_reference("published"), device, precision)
+    return checked_rows(load_profile(device), rows)
+
+
+def mape(profile, rows: list[ReferenceRow]) -> float:
+    return validate(profile, rows).metrics.mape
+
+
+def test_one_core_one_set_of_core_parameters() -> None:
+    """Coral and Pixel 4 carry the same Edge TPU core; only integration (link, host) differs."""
+    core = ("array", "vector", "memory", "overhead")
+    base = load_profile("coral-usb")
+    for device in EDGE_TPUS:
+        profile = load_profile(device)
+        assert (profile.hw.array, profile.hw.vector, profile.hw.memory, profile.hw.overhead) == (
+            base.hw.array, base.hw.vector, base.hw.memory, base.hw.overhead), device
+        assert profile.offload.invocation_overhead_s == base.offload.invocation_overhead_s
+        assert profile.calibration["fitted_rows"] == base.calibration["fitted_rows"]
+        assert all(getattr(profile.hw, t) is not None for t in core)
+
+
+def test_a_pixel4_core_8x_faster_misses_its_published_rows() -> None:
+    """Mutation: the Pixel 4 core's array and vector clocks 8x faster. The prediction must
+    move so far against the published rows not fitted that it fails their 20 % bar."""
+    rows = published_checks(PIXEL4)
+    assert len(rows) >= 2
+    stock = load_profile("pixel4-edgetpu")
+    fast = stock.replace(array_clock_hz=8 * stock.hw.array.array_clock_hz,
+                         vector_clock_hz=8 * stock.hw.vector.vector_clock_hz)
+    assert mape(stock, rows) <= 0.20 < 0.40 < mape(fast, rows)
+    for before, after in zip(validate(stock, rows).rows, validate(fast, rows).rows, strict=True):
+        assert after.predicted_ms < 0.6 * before.predicted_ms  # the core, not a constant, sets the latency
 
 
 def test_depthwise_as_one_gemm_per_channel_contradicts_coral() -> None:
-    naive = load_profile("coral-usb").replace(depthwise_mapping="gemm_per_channel")
-    for spec, published_ms in (("mobilenet_v1", 2.4), ("mobilenet_v2", 2.6)):
-        assert simulate(build(spec), naive).latency_s * 1e3 > 3 * published_ms
+    # Every Coral row not fitted whose network has depthwise convs: one GEMM per channel
+    # at least doubles each prediction and misses them far worse than the stock mapping.
+    rows = [r for r in published_checks("coral-usb@int8")
+            if any(op.kind == Kind.DEPTHWISE_CONV2D for op in build(r.model))]
+    assert rows
+    stock = load_profile("coral-usb")
+    naive = stock.replace(depthwise_mapping="gemm_per_channel")
+    for before, after in zip(validate(stock, rows).rows, validate(naive, rows).rows, strict=True):
+        assert after.predicted_ms > 2 * before.predicted_ms, before.row.model
+    assert mape(naive, rows) > 3 * mape(stock, rows)
 
 
 def test_fused_activations_ride_the_conv() -> None:

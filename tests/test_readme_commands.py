@@ -150,7 +150,9 @@ def test_full_study_verdicts_follow_its_own_numbers(full_study):
         found = re.search(r"published ([\d.]+) ms .*simulated ([\d.]+) ms", line)
         if found:
             pub, sim = map(float, found.groups())
-            assert line.startswith("[agrees]" if abs(sim / pub - 1) <= 0.2 + 0.01 else "[DISAGREES]"), line
+            off = abs(sim / pub - 1)
+            if abs(off - 0.2) > 0.01:  # the printed numbers are rounded: at the bar either mark is right
+                assert line.startswith("[agrees]" if off <= 0.2 else "[DISAGREES]"), line
     assert (out / "report.md").read_text().count("|") > 100
 
 

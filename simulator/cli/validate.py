@@ -18,6 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", required=True, help="device name or profile TOML path")
     p.add_argument("--reference", required=True,
                    help="reference CSV (model,latency_ms,energy_mj,device,source) or a shipped set: published")
+    p.add_argument("--include-fitted", action="store_true",
+                   help="also score the rows the profile was fitted to (its [calibration].fitted_rows); "
+                        "by default they are left out of the score and shown apart")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="OUT.png", help="write a predicted-vs-measured log-log plot")
     p.add_argument("--worst", type=argtypes.non_negative_count, default=5,
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.metric != "latency":
         return _run_energy(args, profile, rows)
     rows = latency_rows(rows)
-    found = compare(profile, rows, level=args.interval)
+    found = compare(profile, rows, level=args.interval, include_fitted=args.include_fitted)
     result = found.result
     if args.plot is not None:
         plot(result, args.plot, title=f"{profile.name} on {args.reference} (n={len(found.scored)})")
@@ -57,12 +60,17 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{profile.name} on {args.reference}: {len(found.scored)} rows")
     if found.left_out:
-        print(f"({found.left_out} rows the profile was fitted to are left out)")
+        print(f"({found.left_out} rows the profile was fitted to are left out of the score: "
+              "shown apart as 'fitted rows', not a check; --include-fitted scores them too)")
+    elif args.include_fitted and found.scored:
+        print("(rows the profile was fitted to are included: --include-fitted)")
     print()
     columns = {"calibrated" if found.stock else "model": result.metrics}
     if found.stock:
         columns[f"stock {found.stock.device}"] = found.stock.metrics
     columns["MACs proxy"] = result.proxy
+    if found.fitted is not None:
+        columns[f"fitted rows (n={found.fitted.metrics.n})"] = found.fitted.metrics
     print(metrics_table(columns))
     if found.coverage is not None:
         print(f"\n{args.interval:.0%} interval covers {found.coverage:.1%} of the rows ({found.interval_backing})")
