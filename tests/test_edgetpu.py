@@ -207,7 +207,7 @@ def test_one_core_one_set_of_core_parameters() -> None:
     """Coral and Pixel 4 carry the same Edge TPU core; only integration (link, host) differs."""
     core = ("array", "vector", "memory", "overhead")
     base = load_profile("coral-usb")
-    for device in EDGE_TPUS:
+    for device in (*EDGE_TPUS, "coral-devboard"):
         profile = load_profile(device)
         assert (profile.hw.array, profile.hw.vector, profile.hw.memory, profile.hw.overhead) == (
             base.hw.array, base.hw.vector, base.hw.memory, base.hw.overhead), device

@@ -25,6 +25,10 @@ LABELS = published_table.published_labels()
 # (tools/fit_stock_profiles.py), the Edge TPU core by tools/fit_edgetpu_profiles.py.
 MISSES = {
     "adreno-630@fp32": "MAPE 28.3 % on 24 rows; worst mobilenet_v1(width=0.25) +56 %",
+    "coral-devboard@int8": ("MAPE 24.1 % on 2 rows (DeepEdgeBench): mobilenet_v2 -44 %, 2.35 ms against "
+                            "4.23 ms measured, where Coral's own table times the Dev Board at 2.6 ms (coral-pcie)"),
+    "coral-devboard-cpu@fp32": "MAPE 48.0 % on 1 row (mobilenet_v2 -48 %)",
+    "coral-devboard-cpu@int8": "MAPE 45.6 % on 2 rows; worst mobilenet_v2 -57 %",
     "coral-pcie@int8": ("MAPE 26.6 % on 7 rows: the two SSDLite rows are a Coral Dev Board (Cortex-A53 host) "
                         "timing that includes detection post-processing on the CPU, which the graph does not "
                         "hold: -74 % / -63 %"),
@@ -44,7 +48,6 @@ def test_the_labels_are_the_published_set() -> None:
     # Edge TPU, CPU and GPU labels are all there; a label no shipped profile takes is not.
     edge = {"coral-usb@int8", "coral-usb2@int8", "coral-pcie@int8", "pixel4-edgetpu@int8"}
     assert edge | {"pixel1-cpu@fp32"} <= set(LABELS)
-    assert "coral-devboard@int8" not in LABELS
     assert set(MISSES) <= set(LABELS)
 
 

@@ -1,19 +1,19 @@
-"""Fit the Edge TPU profiles (coral-usb, coral-usb2, coral-pcie, pixel4-edgetpu) on a
+"""Fit the Edge TPU profiles (coral-usb, coral-usb2, coral-pcie, coral-devboard, pixel4-edgetpu) on a
 subset of their measurements and record the subset in each profile's `[calibration]`.
 
     python tools/fit_edgetpu_profiles.py            # print the fit and the rows not fitted
     python tools/fit_edgetpu_profiles.py --write    # also rewrite the profiles' fitted values
 
-One physical core, one set of core parameters: the four profiles share `[array]`,
+One physical core, one set of core parameters: the five profiles share `[array]`,
 `[vector]`, `[memory]` and `[overhead]`; they differ only in integration properties with
 their own evidence (link bandwidth, host CPU). Each fitted value is fitted where it is the
 term that dominates:
 
-- `offload.invocation_overhead_s`, one value for all four: on `ROWS_PER_FILE` seeded rows
+- `offload.invocation_overhead_s`, one value for all five: on `ROWS_PER_FILE` seeded rows
   of LatBench's Edge TPU file, NAS-Bench-201 cells of ~1 ms where the per-invocation path
   is most of it. (A Pixel 4 value of its own, fitted on its fitted published rows, 1.56 ms,
   scores its rows not fitted no better: MAPE 11.3 % against 11.2 %, so it is not kept.)
-- the core's `array.partial_sums` (one value for all four): the choice with the lower
+- the core's `array.partial_sums` (one value for all five): the choice with the lower
   median relative error over the fitted published rows of coral-usb and pixel4-edgetpu
   (the median, because two of those rows are known misses either way: VGG-16's streamed
   parameters and an SSDLite timed on a Raspberry Pi 4 host with CPU post-processing).
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LATBENCH = "latbench-embedded-tpu-edgetpu-int8.csv"
 ROWS_PER_FILE = 30
 SEED = 0
-CORAL_STACK = ("coral-usb", "coral-usb2", "coral-pcie")  # the TFLite + libedgetpu stack
+CORAL_STACK = ("coral-usb", "coral-usb2", "coral-pcie", "coral-devboard")  # the TFLite + libedgetpu stack
 PIXEL4 = "pixel4-edgetpu"
 PARTIAL_SUMS = ("drain", "accumulate")
 
