@@ -98,3 +98,17 @@ def test_a_profile_fitted_to_every_row_has_nothing_to_check(capsys: pytest.Captu
     assert code == 2 and "nothing left to check" in err
     code, out, _ = run_cli(capsys, ["validate", "--device", str(path), "--reference", str(ref), "--include-fitted"])
     assert code == 0 and "2 rows" in out
+
+
+def test_validate_energy_leaves_fitted_rows_out_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from simulator.hardware.profile import profile_from_mapping, to_toml
+
+    data = load_profile("coral-devboard").to_mapping()
+    data["calibration"] = {"fitted_rows": ["published:146"]}  # DeepEdgeBench's MobileNetV2 row
+    path = tmp_path / "devboard-fitted.toml"
+    path.write_text(to_toml(profile_from_mapping(data, str(path))))
+    argv = ["validate", "--device", str(path), "--reference", "published", "--metric", "energy", "--json"]
+    code, out, _ = run_cli(capsys, argv)
+    assert code == 0 and [r["line"] for r in json.loads(out)["energy"]["rows"]] == [147]
+    code, out, _ = run_cli(capsys, [*argv, "--include-fitted"])
+    assert code == 0 and sorted(r["line"] for r in json.loads(out)["energy"]["rows"]) == [146, 147]

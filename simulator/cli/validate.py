@@ -97,9 +97,13 @@ def _run_energy(args: argparse.Namespace, profile, rows: list) -> int:
     """--metric energy / both: energy and power like with like, then latency for both."""
     import json
 
+    from simulator.fitted import fitted_rows
     from simulator.validate import validate
     from simulator.validate_energy import validate_energy
 
+    checked, fitted = fitted_rows(profile).split(rows)
+    if not args.include_fitted:
+        rows = checked
     energy = validate_energy(profile, rows)
     latency = validate(profile, latency_rows(rows)) if args.metric == "both" else None
     if args.json:
@@ -110,6 +114,8 @@ def _run_energy(args: argparse.Namespace, profile, rows: list) -> int:
         return 0
     print(f"{profile.name} ({profile.energy.boundary} boundary) on {args.reference}: "
           f"{len(energy.rows)} rows with a measured energy")
+    if fitted and not args.include_fitted:
+        print(f"({len(fitted)} rows the profile was fitted to are left out; --include-fitted scores them too)")
     print()
     print(energy_table(energy))
     if latency is not None:
