@@ -6,6 +6,7 @@ Used by the CLI, the Python API and reference CSV files alike.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import os
 import sys
@@ -138,7 +139,8 @@ def build(
 ) -> OpGraph:
     """The graph of a model: a spec string (zoo model, search-space point, or a .json,
     .onnx or .tflite path), a `pathlib.Path`, an `OpGraph`, an `onnx.ModelProto`, or a
-    `torch.nn.Module` (exported to ONNX in memory, then read like an ONNX file).
+    `torch.nn.Module` (exported to ONNX in memory, then read like an ONNX file), or a
+    search space's numpy integer code (`code_spec`).
 
     `allow_unknown`: ONNX/TFLite ops without an edgesim kind become `unknown` ops instead of
     an error. `input_shape` fixes an ONNX model's dynamic input dimensions and is required
@@ -147,6 +149,7 @@ def build(
     takes one only where its input's batch axis was dynamic."""
     if batch is not None:
         check_batch(batch, "--batch")
+    model = code_spec(model)
     if isinstance(model, str) and not is_path_spec(model):
         _no_input_shape(input_shape, f"model {model!r}", "zoo models take resolution=")
         return _build_spec(model, batch)
@@ -201,6 +204,33 @@ def _read_model(model: Model, allow_unknown: bool, input_shape: InputShape | Non
         "a model is a spec string, a path to a .json/.onnx/.tflite file, an OpGraph, an "
         f"onnx.ModelProto or a torch.nn.Module, not {type(model).__name__}"
     )
+
+
+def code_spec(model: Model) -> Model:
+    """A search-space point given as a numpy array of integer codes (`graphs.spaces.<space>.encode`)
+    as its model spec, with the space's default options; the code's length names the space
+    (NAS-Bench-201 6, FBNet 22, OFA MobileNetV3 46). Anything else is returned as it is."""
+    numpy = sys.modules.get("numpy")  # an array can only exist if numpy is imported
+    if numpy is None or not isinstance(model, numpy.ndarray):
+        return model
+    if model.ndim != 1 or model.dtype.kind not in "iu":
+        raise EdgesimError(
+            f"a numpy array as a model must be one search-space code (1-D integers), not a "
+            f"{model.ndim}-D {model.dtype} array"
+        )
+    spaces = _spaces_by_code_length()
+    space = spaces.get(len(model))
+    if space is None:
+        lengths = ", ".join(f"{m.NAME} {n}" for n, m in sorted(spaces.items()))
+        raise EdgesimError(f"a code of {len(model)} integers is no search space's; code lengths: {lengths}")
+    return space.spec(tuple(int(c) for c in model))
+
+
+@functools.cache
+def _spaces_by_code_length() -> dict[int, Any]:
+    from graphs.spaces import SPACES
+
+    return {len(module.encode(module.sample(1)[0])): module for module in SPACES.values()}
 
 
 def named_shapes(input_shape: InputShape | None) -> dict[str | None, Shape]:

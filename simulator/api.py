@@ -7,7 +7,7 @@ import numbers
 from pathlib import PurePath
 
 from graphs.errors import EdgesimError
-from graphs.spec import InputShape, Model, build
+from graphs.spec import InputShape, Model, build, code_spec
 from simulator.engine import simulate
 from simulator.hardware.profile import Profile, load_profile
 from simulator.report import Report
@@ -45,12 +45,14 @@ def predict(
 ) -> Report:
     """Simulate one inference of a model on a device (name, TOML path or `Profile`). The
     model is anything `graphs.build` takes: a spec string, a path, an `OpGraph`, an
-    `onnx.ModelProto` or a `torch.nn.Module` (with `input_shape`). `model` names it in the
+    `onnx.ModelProto`, a `torch.nn.Module` (with `input_shape`) or a search space's numpy
+    integer code. `model` names it in the
     report (default: the spec or path, else the graph's name)."""
     fps = check_fps(fps)
     if model is not None and not isinstance(model, str):
         raise EdgesimError(f"model names the report: a string, not {type(model).__name__}")
     profile = resolve_profile(device)
+    spec_or_graph = code_spec(spec_or_graph)
     graph = build(spec_or_graph, input_shape=input_shape)
     name = model or (str(spec_or_graph) if isinstance(spec_or_graph, str | PurePath) else graph.name)
     report = simulate(graph, profile, fps=fps, model=name)

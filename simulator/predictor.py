@@ -19,7 +19,7 @@ from graphs.batch import check_batch
 from graphs.errors import EdgesimError
 from graphs.flat import FlatGraph
 from graphs.graph import OpGraph
-from graphs.spec import InputShape, Model, build
+from graphs.spec import InputShape, Model, build, code_spec
 from simulator.api import MAX_RESULT, check_results, resolve_profile
 from simulator.engine import run
 from simulator.engine.fastpath import SegmentPricer
@@ -46,6 +46,7 @@ class Predictor:
         given; spec strings and paths are built once and cached."""
         if isinstance(model, FlatGraph):
             return model
+        model = code_spec(model)
         if not isinstance(model, str | PathLike):
             return build(model, input_shape=input_shape, batch=batch).flat()
         key = (str(model), batch) if input_shape is None else (str(model), batch, repr(input_shape))

@@ -155,3 +155,23 @@ def test_a_given_shape_keeps_a_dynamic_batch():
     assert four.inputs == {"image": (4, 3, 64, 64)} and four.macs == 4 * one.macs
     with pytest.raises(EdgesimError, match="fixed batch size; export it with a dynamic batch axis to price batch 4"):
         build(dynamic_model(batch=1), input_shape=(1, 3, 64, 64), batch=4)
+
+
+def test_numpy_codes_of_search_spaces_are_models():
+    from graphs.spaces import SPACES
+
+    p = Predictor("pixel4-cpu")
+    for module in SPACES.values():
+        arch = module.sample(1, seed=3)[0]
+        code = np.asarray(module.encode(arch), dtype=np.int64)
+        spec = module.spec(arch)
+        assert build(code).macs == build(spec).macs
+        report = predict(code, "pixel4-cpu")
+        assert report.model == spec and report.latency_s == predict(spec, "pixel4-cpu").latency_s
+        assert list(p.predict([code, np.asarray(code, dtype=np.uint8)])) == [report.latency_s * 1e3] * 2
+    with pytest.raises(EdgesimError, match=r"a code of 5 integers is no search space's; code lengths: nasbench201 6"):
+        build(np.zeros(5, dtype=int))
+    with pytest.raises(EdgesimError, match="one search-space code"):
+        build(np.zeros((2, 6), dtype=int))
+    with pytest.raises(EdgesimError, match="one search-space code"):
+        build(np.zeros(6))
