@@ -219,7 +219,7 @@ class Report:
         return data
 
     def to_json(self, per_op: bool = True, indent: int | None = 1) -> str:
-        return json.dumps(self.to_dict(per_op), indent=indent)
+        return json.dumps(self.to_dict(per_op), indent=indent, allow_nan=False)  # strict: values are checked finite
 
     def to_csv(self) -> str:
         """One row per op, then one per graph term: the rows add up to the totals."""

@@ -1,11 +1,17 @@
-"""Argument types for numbers on the command line: argparse turns their errors into the
-usual one-line usage error (exit 2) before any work starts."""
+"""Command-line values: types for numbers (argparse turns their errors into the usual
+one-line usage error, exit 2, before any work starts) and `--set` profile settings."""
 
 from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from graphs.errors import EdgesimError
+
+if TYPE_CHECKING:
+    from simulator.hardware.profile import Profile
 
 # Seeds feed numpy's generators, which take non-negative integers; counts above 10**9 are typos.
 MAX_SEED = 2**63 - 1
@@ -44,9 +50,25 @@ def fps(text: str) -> float:
 def batch(text: str) -> int:
     """Samples per inference: a whole number of at least 1."""
     from graphs.batch import check_batch
-    from graphs.errors import EdgesimError
 
     try:
         return check_batch(int(text) if text.strip().lstrip("+-").isdigit() else text)
     except EdgesimError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def profile_settings(profile: Profile, texts: Sequence[str]) -> dict[str, list[Any]]:
+    """`--set FIELD=V1,V2,...` options as field -> values, each value tried on `profile`
+    first, so that an error blames the `--set` option rather than the profile file."""
+    from simulator.textfmt import parse_setting
+
+    settings = {}
+    for text in texts:
+        field, values = parse_setting(text)
+        for value in values:
+            try:
+                profile.replace(**{field: value})
+            except EdgesimError as exc:
+                raise EdgesimError(f"--set {text}: {exc}") from None
+        settings[field] = values
+    return settings

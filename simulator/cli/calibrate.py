@@ -32,20 +32,17 @@ def run(args: argparse.Namespace) -> int:
     from simulator.calibrate import calibrate, score_held_out, split_rows
     from simulator.cli.validate import latency_rows, metrics_table
     from simulator.reference import load_reference, reference_graphs, rows_for_device
-    from simulator.textfmt import parse_setting
 
     out = check_target(args.out)  # a bad --out fails before the fit
     if out.suffix != ".toml":
         raise EdgesimError(f"--out {out}: the profile file must end in .toml")
     base = resolve_profile(args.device)
-    overrides = {}
-    for text in args.set:
-        field, values = parse_setting(text)
+    settings = argtypes.profile_settings(base, args.set)
+    for field, values in settings.items():
         if len(values) != 1:
-            raise EdgesimError(f"--set {text!r}: give one value (a sweep takes several)")
-        overrides[field] = values[0]
-    if overrides:
-        base = base.replace(**overrides)
+            raise EdgesimError(f"--set {field}: give one value (a sweep takes several)")
+    if settings:
+        base = base.replace(**{field: values[0] for field, values in settings.items()})
     rows = rows_for_device(load_reference(args.reference), base.name, base.precision)
     if args.metric != "latency":
         from simulator.validate_energy import energy_rows

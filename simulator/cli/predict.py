@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             import json
 
-            print(json.dumps({**report.to_dict(), **bounds}, indent=1))
+            print(json.dumps({**report.to_dict(), **bounds}, indent=1, allow_nan=False))
     elif args.csv:
         print(report.to_csv(), end="")
     else:

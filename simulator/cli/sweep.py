@@ -28,11 +28,12 @@ def run(args: argparse.Namespace) -> int:
     from graphs.errors import Interrupted
     from graphs.files import atomic_folder, check_target
     from graphs.spec import build
+    from simulator.api import resolve_profile
+    from simulator.cli import argtypes
     from simulator.studies.sweep import SweepProgress, plot_rows, sweep, write_rows
-    from simulator.textfmt import parse_setting
 
     out = check_target(args.out, folder=True)  # a bad --out fails before any work
-    settings = dict(parse_setting(s) for s in args.set)
+    settings = argtypes.profile_settings(resolve_profile(args.device), args.set)
     for spec in args.models:  # a bad spec fails before any work or output
         build(spec, batch=args.batch)
     saved = SweepProgress(out, resume=args.resume)

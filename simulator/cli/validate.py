@@ -37,11 +37,11 @@ METRICS = ("latency", "energy", "both")
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
 
     from simulator.api import resolve_profile
     from simulator.comparison import compare
     from simulator.reference import load_reference, rows_for_device
+    from simulator.tabular import to_json
     from simulator.validate import plot, plot_format
 
     if args.plot is not None:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         plot(result, args.plot, title=f"{profile.name} on {args.reference} (n={len(found.scored)})")
     if args.json:
-        print(json.dumps(found.to_dict(worst=args.worst), indent=2))
+        print(to_json(found.to_dict(worst=args.worst)))  # strict JSON: a NaN rank correlation is null
         return 0
     print(f"{profile.name} on {args.reference}: {len(found.scored)} rows")
     if found.left_out:

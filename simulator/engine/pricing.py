@@ -27,10 +27,15 @@ def cost_model(profile: Profile) -> CostModel:
     return model_class(profile.kind)(profile)
 
 
+@functools.lru_cache(maxsize=64)
 def host_model(profile: Profile) -> CostModel | None:
     if profile.offload is None:
         return None
-    return cost_model(load_profile(profile.offload.host))
+    host = load_profile(profile.offload.host)
+    if host.offload is not None:  # ops fall back to a host because the accelerator cannot run them
+        raise EdgesimError(f"{profile.path}: key 'offload.host' names {profile.offload.host!r}, an accelerator "
+                           "itself; name a CPU profile")
+    return cost_model(host)
 
 
 def run(graph: FlatGraph, profile: Profile) -> Run:

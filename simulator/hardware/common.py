@@ -9,7 +9,7 @@ from typing import Annotated
 
 from graphs.ops import Category, Kind
 from simulator.boundary import BOUNDARIES
-from simulator.hardware.fields import PER_PRECISION, FrozenMap, one_of
+from simulator.hardware.fields import JOULES, PER_PRECISION, RATE, SECONDS, WATTS, FrozenMap, one_of
 
 PRECISION_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
 FALLBACK_RULES = ("after_first_unsupported", "per_op")
@@ -33,11 +33,11 @@ class EnergySpec:
     power above idle) × the time the unit runs + idle_power_w (the boundary's idle draw)
     × latency. Average power: `simulator.power`."""
 
-    energy_per_mac_j: Annotated[FrozenMap, PER_PRECISION]  # precision -> joules per MAC
-    dram_energy_per_byte_j: float
-    sram_energy_per_byte_j: float
-    static_power_w: float  # drawn above idle while the unit runs ops
-    idle_power_w: float  # the whole boundary's draw with nothing running
+    energy_per_mac_j: Annotated[FrozenMap, PER_PRECISION, JOULES]  # precision -> joules per MAC
+    dram_energy_per_byte_j: Annotated[float, JOULES]
+    sram_energy_per_byte_j: Annotated[float, JOULES]
+    static_power_w: Annotated[float, WATTS]  # drawn above idle while the unit runs ops
+    idle_power_w: Annotated[float, WATTS]  # the whole boundary's draw with nothing running
     boundary: Annotated[str, one_of(BOUNDARIES)]  # what the energy covers
 
 
@@ -47,10 +47,10 @@ class OffloadSpec:
 
     host: str  # host CPU profile name or path
     fallback: Annotated[str, one_of(FALLBACK_RULES)]
-    link_bw_bytes_per_s: float
-    link_latency_s: float  # per transfer over the link
-    link_energy_per_byte_j: float
-    invocation_overhead_s: float  # per inference: the host's call into the accelerator
+    link_bw_bytes_per_s: Annotated[float, RATE]
+    link_latency_s: Annotated[float, SECONDS]  # per transfer over the link
+    link_energy_per_byte_j: Annotated[float, JOULES]
+    invocation_overhead_s: Annotated[float, SECONDS]  # per inference: the host's call into the accelerator
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,20 @@ POSITIVE = Range(gt=0)
 SHARE = Range(gt=0, le=1)  # a share of a peak: efficiencies
 FRACTION = Range(ge=0, le=1)
 PER_PRECISION = PerPrecision()
+# Physical ranges, wide enough for any device edgesim models with room to spare. Beyond them
+# a value is a unit slip or a typo, and the arithmetic breaks: a 5e-324 peak divides to
+# infinity, a 1e308-row array overflows, an efficiency of 1e6 is silently a million times
+# faster than the hardware.
+RATE = Range(ge=1, le=1e18)  # per second: clocks, bandwidths, MAC rates
+OPTIONAL_RATE = Range(ge=0, le=1e18)  # a rate where 0 means "not there" (a cache's bandwidth)
+COUNT = Range(ge=1, le=1e6)  # array rows and columns, lanes, cores, units, tile sizes
+BYTES = Range(ge=0, le=1e13)  # memory sizes
+SECONDS = Range(ge=0, le=1)  # fixed overheads: a second per op or per inference is no device
+JOULES = Range(ge=0, le=1e-6)  # energy per MAC or per byte (real ones are pJ)
+WATTS = Range(ge=0, le=1e4)
+PER_CYCLE = Range(gt=0, le=1e6)  # work per cycle of one unit or lane
+SPEEDUP = Range(gt=0, le=16)  # a ratio of work done to work counted (Winograd's 2.25)
+LAUNCHES = Range(ge=0, le=100)  # kernel launches per op
 
 
 def one_of(values: Iterable[str]) -> OneOf:

@@ -88,7 +88,12 @@ class Profile:
             for part in parts[:-1]:
                 node = node[part]
             node[parts[-1]] = value
-        return profile_from_mapping(data, self.path or f"<{self.name}>")
+        origin = self.path or f"<{self.name}>"
+        try:
+            return profile_from_mapping(data, origin)
+        except EdgesimError as exc:  # name what was replaced, not the file that validated before
+            changes = ", ".join(f"{key}={value!r}" for key, value in fields.items())
+            raise EdgesimError(f"{self.name} with {changes}: {str(exc).removeprefix(origin + ': ')}") from None
 
     def _resolve(self, key: str) -> str:
         leaves = _leaf_paths(self.to_mapping())
@@ -164,6 +169,8 @@ def profile_from_mapping(data: Mapping[str, Any], origin: str) -> Profile:
     needs_offload = getattr(schema, "offload_required", "")
     if offload is None and needs_offload:
         raise EdgesimError(f"{origin}: a {kind} profile needs an [offload] table: {needs_offload}")
+    if isinstance(offload, Mapping) and offload.get("host") in (data["name"], origin):
+        raise EdgesimError(f"{origin}: key 'offload.host' names this profile itself; name its host CPU's profile")
     return Profile(
         name=data["name"],
         kind=kind,
@@ -337,9 +344,13 @@ def load_profile(device: str) -> Profile:
             raise EdgesimError(f"unknown device {device!r}: {hint}")
         path = shipped
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark is no key
     except tomllib.TOMLDecodeError as exc:
         raise EdgesimError(f"{path}: malformed TOML ({exc})") from None
+    except RecursionError:
+        raise EdgesimError(f"{path}: malformed TOML (arrays or tables nested too deeply)") from None
+    except UnicodeDecodeError as exc:
+        raise EdgesimError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise EdgesimError(f"{path}: cannot read ({exc.strerror})") from None
     return profile_from_mapping(data, str(path))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
-from simulator.hardware.fields import POSITIVE, one_of
+from simulator.hardware.fields import BYTES, COUNT, RATE, SECONDS, one_of
 
 # What the array keeps in place while the other operands stream past it: weights,
 # outputs or inputs (SCALE-Sim's ws / os / is).
@@ -32,9 +32,9 @@ PARTIAL_SUMS = ("drain", "accumulate")
 
 @dataclass(frozen=True)
 class ArraySpec:
-    array_rows: Annotated[int, POSITIVE]
-    array_cols: Annotated[int, POSITIVE]
-    array_clock_hz: Annotated[float, POSITIVE]
+    array_rows: Annotated[int, COUNT]
+    array_cols: Annotated[int, COUNT]
+    array_clock_hz: Annotated[float, RATE]
     dataflow: Annotated[str, one_of(DATAFLOWS)]
     depthwise_mapping: Annotated[str, one_of(DEPTHWISE_MAPPINGS)]
     partial_sums: Annotated[str, one_of(PARTIAL_SUMS)]
@@ -45,19 +45,19 @@ class VectorSpec:
     """Lanes for elementwise, activation, pooling, softmax and data-movement ops, through
     which the array's results also drain."""
 
-    vector_lanes: Annotated[int, POSITIVE]
-    vector_clock_hz: Annotated[float, POSITIVE]
+    vector_lanes: Annotated[int, COUNT]
+    vector_clock_hz: Annotated[float, RATE]
 
 
 @dataclass(frozen=True)
 class SystolicMemory:
-    parameter_cache_bytes: float  # on-chip SRAM usable for parameters
+    parameter_cache_bytes: Annotated[float, BYTES]  # on-chip SRAM usable for parameters
 
 
 @dataclass(frozen=True)
 class SystolicOverhead:
-    array_op_s: float  # fixed cost of each conv/dense pass on the array
-    vector_op_s: float  # fixed cost of each op on the vector path (a pass of its own)
+    array_op_s: Annotated[float, SECONDS]  # fixed cost of each conv/dense pass on the array
+    vector_op_s: Annotated[float, SECONDS]  # fixed cost of each op on the vector path (a pass of its own)
 
 
 @dataclass(frozen=True)
