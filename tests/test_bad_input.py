@@ -288,3 +288,70 @@ def test_a_sweep_with_a_near_zero_rate_fails_whole(tmp_path, capsys):
                                    "--models", "mobilenet_v2", "--out", str(out), "--workers", "1", "--no-progress"])
     assert "out of any physical range" in line
     assert list(tmp_path.iterdir()) == []
+
+
+# -- profiles: one validation layer for every number -------------------------------------
+def _profile(tmp_path, device: str, old: str, new: str, name: str = "edited.toml"):
+    from simulator.hardware.profile import profile_dir
+
+    text = (profile_dir() / f"{device}.toml").read_text()
+    assert text.count(old) == 1, old
+    path = tmp_path / name
+    path.write_text(text.replace(old, new))
+    return str(path)
+
+
+@pytest.mark.parametrize("device, old, new, key, message", [
+    ("coral-usb", "link_bw_bytes_per_s = ", "link_bw_bytes_per_s = 0 #", "offload.link_bw_bytes_per_s",
+     "must be at least 1"),
+    ("hexagon-690", "conv = 0.5", "conv = 0", "efficiency.conv", "must be"),
+    ("jetson-nano", "conv = 0.5", "conv = 0", "efficiency.conv", "must be"),
+    ("jetson-nano", "conv = 0.5", "conv = 1e6", "efficiency.conv", "must be"),
+    ("pixel1-cpu", "fp32 = 8.6e9", "fp32 = 5e-324", "compute.peak_macs_per_s.fp32", "must be"),
+    ("pixel1-cpu", "per_op_s = 6.522e-06", "per_op_s = 1e308", "overhead.per_op_s", "must be at most 1"),
+    ("pixel1-cpu", "static_power_w = 0.4", "static_power_w = 1e308", "energy.static_power_w", "must be at most"),
+    ("coral-usb", "array_rows = 64", "array_rows = 100000000", "array.array_rows", "must be at most"),
+    ("coral-usb", 'fused_activations = ["relu", "relu6"]', 'fused_activations = ["relu", "warp"]',
+     "runtime.fused_activations", "must be one of"),
+    ("coral-usb", 'host = "coral-host-cpu"', 'host = "coral-usb"', "offload.host", "names this profile itself"),
+])
+def test_profile_numbers_out_of_physical_range(tmp_path, capsys, device, old, new, key, message):
+    path = _profile(tmp_path, device, old, new)
+    line = one_line_error(capsys, ["predict", "mobilenet_v2", "--device", path, "--json"])
+    assert f"{path}: key '{key}' {message}" in line
+
+
+def test_an_accelerator_as_offload_host_is_refused(tmp_path, capsys):
+    path = _profile(tmp_path, "coral-usb", 'host = "coral-host-cpu"', 'host = "coral-pcie"')
+    assert "an accelerator itself; name a CPU profile" in one_line_error(
+        capsys, ["predict", "mobilenet_v2", "--device", path])
+
+
+def test_profile_file_encodings_and_nesting(tmp_path, capsys):
+    from simulator.hardware.profile import profile_dir
+
+    text = (profile_dir() / "pixel1-cpu.toml").read_text()
+    (tmp_path / "latin.toml").write_bytes(text.encode() + b'\n# caf\xe9\n')
+    assert "not a UTF-8 text file" in one_line_error(capsys, ["predict", "mobilenet_v2", "--device",
+                                                              str(tmp_path / "latin.toml")])
+    (tmp_path / "deep.toml").write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert "malformed TOML" in one_line_error(capsys, ["predict", "mobilenet_v2", "--device",
+                                                       str(tmp_path / "deep.toml")])
+    (tmp_path / "bom.toml").write_text("\ufeff" + text)
+    assert run_cli(capsys, ["predict", "mobilenet_v2", "--device", str(tmp_path / "bom.toml")])[0] == 0
+
+
+def test_set_and_replace_errors_blame_the_value_not_the_file(tmp_path, capsys):
+    from simulator.hardware.profile import load_profile
+
+    line = one_line_error(capsys, ["sweep", "--device", "coral-usb", "--set", "array_rows=64,1e308", "--models",
+                                   "mobilenet_v2", "--out", str(tmp_path / "s")])
+    assert line.startswith("edgesim: error: --set array_rows=64,1e308: coral-usb with array_rows=1e+308: key "
+                           "'array.array_rows' must be")
+    assert ".toml" not in line
+    line = one_line_error(capsys, ["calibrate", "--device", "pixel1-cpu", "--reference", "published", "--set",
+                                   "energy.idle_power_w=-1", "--out", str(tmp_path / "f.toml")])
+    assert line.startswith("edgesim: error: --set energy.idle_power_w=-1: pixel1-cpu with energy.idle_power_w=-1")
+    with pytest.raises(EdgesimError, match=r"^coral-usb with link_bw_bytes_per_s=0: key 'offload.link_bw"):
+        load_profile("coral-usb").replace(link_bw_bytes_per_s=0)
+    assert list(tmp_path.iterdir()) == []
