@@ -91,10 +91,12 @@ def test_json_output_is_strict(capsys):
     assert data["fps_met"] is False and 0 < data["avg_power_w"] < 100
 
 
-def test_a_non_finite_prediction_is_an_error_not_a_number(monkeypatch):
+def test_an_absurd_prediction_is_an_error_not_a_number():
+    """Each profile number within its range can still combine into an absurd prediction
+    (a one-MAC-per-second CPU: 300 M MACs take ten years); it is refused, not reported."""
     from simulator.hardware.profile import load_profile
 
-    profile = load_profile("pixel1-cpu").replace(per_op_s=1e308)
+    profile = load_profile("pixel1-cpu").replace(**{"compute.peak_macs_per_s": {"fp32": 1.0, "int8": 1.0}})
     with pytest.raises(EdgesimError, match="out of any physical range"):
         predict("mobilenet_v2", profile)
     with pytest.raises(EdgesimError, match="out of any physical range"):
@@ -282,10 +284,16 @@ def test_a_port_that_is_not_a_dask_scheduler(capsys, tmp_path):
 
 def test_a_sweep_with_a_near_zero_rate_fails_whole(tmp_path, capsys):
     """`link_bw_bytes_per_s=1e-300` gave 1.5e308 ms rows and a crash while plotting,
-    leaving half a folder; now the prediction is refused and nothing is written."""
+    leaving half a folder; now the value is refused, an absurd prediction too, and
+    nothing is written."""
     out = tmp_path / "s"
     line = one_line_error(capsys, ["sweep", "--device", "coral-usb", "--set", "link_bw_bytes_per_s=1e-300,1e9",
                                    "--models", "mobilenet_v2", "--out", str(out), "--workers", "1", "--no-progress"])
+    assert "--set link_bw_bytes_per_s=1e-300,1e9: coral-usb with link_bw_bytes_per_s=1e-300" in line
+    assert list(tmp_path.iterdir()) == []
+    # Within every range, a 1 B/s link still makes VGG-16 stream its weights for years.
+    line = one_line_error(capsys, ["sweep", "--device", "coral-usb", "--set", "link_bw_bytes_per_s=1,1e9",
+                                   "--models", "vgg16", "--out", str(out), "--workers", "1", "--no-progress"])
     assert "out of any physical range" in line
     assert list(tmp_path.iterdir()) == []
 
