@@ -26,7 +26,7 @@ MAX_ARGUMENT = 4096
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, as for every user error
-        sys.stderr.write(f"edgesim: error: {message}\n")
+        sys.stderr.write(f"edgesim: error: {_one_line(message)}\n")
         sys.exit(2)
 
 
@@ -56,13 +56,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return args.run(args) or 0
         except EdgesimError as exc:
-            sys.stderr.write(f"edgesim: error: {exc}\n")
+            sys.stderr.write(f"edgesim: error: {_one_line(str(exc))}\n")
             return 2
         except BrokenPipeError:
             return 0
         except KeyboardInterrupt as exc:  # writers have removed their temporary files by now
             sys.stderr.write(f"edgesim: {str(exc) or 'interrupted; nothing written'}\n")
             return 128 + (received[-1] if received else signal.SIGINT)
+
+
+def _one_line(message: str) -> str:
+    """The message with line breaks (from a value it quotes) written as \\n: one line."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
 @contextmanager
