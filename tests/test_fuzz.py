@@ -82,7 +82,14 @@ def mutate(text: str, rng: random.Random) -> str:
 # -- generators: each yields argv lists for one kind of input --------------------------
 def gen_specs(rng: random.Random, work: Path) -> Iterator[list[str]]:
     while True:
-        yield ["inspect", mutate(rng.choice(SPECS), rng)]
+        spec = rng.choice(SPECS)
+        if rng.random() < 0.5:  # a nasty number in place of one option value, the rest intact
+            numbers = list(re.finditer(r"\d+(\.\d+)?", spec)) or [re.search(r"$", spec)]
+            m = rng.choice(numbers)
+            spec = spec[: m.start()] + rng.choice([*NASTY_NUMBERS, "0.75", "96", "160"]) + spec[m.end():]
+        else:
+            spec = mutate(spec, rng)
+        yield ["predict", spec, "--device", "pixel1-cpu", "--json"]
 
 
 def gen_profiles(rng: random.Random, work: Path) -> Iterator[list[str]]:
@@ -122,13 +129,13 @@ def gen_settings(rng: random.Random, work: Path) -> Iterator[list[str]]:
         setting = f"{rng.choice(fields)}={value}"
         if rng.random() < 0.3:
             setting = mutate(setting, rng)
-        yield ["calibrate", "--device", rng.choice(device), "--reference", str(work / "ref.csv"), "--set", setting,
-               "--out", str(work / "fit.toml")]
+        yield ["sweep", "--device", rng.choice(device), "--set", setting, "--models", str(work / "tiny.json"),
+               "--workers", "1", "--no-progress", "--out", str(work / "sw")]
 
 
 def gen_references(rng: random.Random, work: Path) -> Iterator[list[str]]:
     good = ("model,latency_ms,energy_mj,device,source\n"
-            f'"{SMALL}",1.5,2.5,d,s\nmobilenet_v1(width=0.5, resolution=64),3,,d,s\n')
+            f'"{SMALL}",1.5,2.5,d,s\n"mobilenet_v1(width=0.5, resolution=64)",3,,d,s\n')
     while True:
         text = mutate(good, rng)
         if rng.random() < 0.1:
@@ -144,28 +151,32 @@ def gen_onnx(rng: random.Random, work: Path) -> Iterator[list[str]]:
     from onnx import TensorProto, helper, numpy_helper
 
     while True:
+        # One fault per case (or none), so that good graphs are priced as well as bad ones refused.
+        fault = rng.choice([None, None, None, "dims", "type", "channels", "op", "input", "order", "empty", "bytes"])
         c_in, c_out, size = rng.choice([1, 3, 5]), rng.choice([2, 4]), rng.choice([1, 4, 8])
         dims = [1, c_in, size, size]
-        if rng.random() < 0.3:
+        if fault == "dims":
             dims[rng.randrange(4)] = rng.choice([0, -1, -5, 2**40])
-        elem = rng.choice([TensorProto.FLOAT] * 6 + [TensorProto.STRING, TensorProto.INT64, 0])
-        w_in = c_in if rng.random() < 0.8 else c_in + 1
+        elem = rng.choice([TensorProto.STRING, TensorProto.INT64, 0]) if fault == "type" else TensorProto.FLOAT
+        w_in = c_in + 1 if fault == "channels" else c_in
+        act = rng.choice(["Einsum", "Foo", "Softmax"]) if fault == "op" else rng.choice(["Relu", "Sigmoid"])
+        other = rng.choice(["y", "nope", ""]) if fault == "input" else rng.choice(["c", "r"])
         nodes = [
             helper.make_node("Conv", ["x", "w"], ["c"], name="conv", kernel_shape=[1, 1]),
-            helper.make_node(rng.choice(["Relu", "Sigmoid", "Einsum", "Foo", "Softmax"]), ["c"], ["r"], name="act"),
-            helper.make_node("Add", ["r", rng.choice(["c", "r", "y", "nope", ""])], ["y"], name="add"),
+            helper.make_node(act, ["c"], ["r"], name="act"),
+            helper.make_node("Add", ["r", other], ["y"], name="add"),
         ]
-        if rng.random() < 0.2:
+        if fault == "order":
             rng.shuffle(nodes)
-        if rng.random() < 0.1:
+        if fault == "empty":
             nodes = []
         weights = numpy_helper.from_array(np.ones((c_out, w_in, 1, 1), np.float32), "w")
         graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", elem, dims)],
                                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [weights])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", rng.choice([9, 13, 17]))])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", rng.choice([13, 17]))])
         model.ir_version = 8
         data = model.SerializeToString()
-        if rng.random() < 0.15:
+        if fault == "bytes":
             cut = rng.randrange(1, len(data))
             data = data[:cut] if rng.random() < 0.5 else data[:cut] + bytes([rng.randrange(256)]) + data[cut + 1:]
         path = work / "fuzz.onnx"
@@ -239,7 +250,7 @@ def work(tmp_path: Path, monkeypatch) -> Path:
     b.dense(10)
     b.build().save(tmp_path / "tiny.json")
     (tmp_path / "ref.csv").write_text("model,latency_ms,energy_mj,device,source\n"
-                                      f'"{SMALL}",1.5,,d,s\nmobilenet_v1(width=0.5, resolution=64),3,,d,s\n'
+                                      f'"{SMALL}",1.5,,d,s\n"mobilenet_v1(width=0.5, resolution=64)",3,,d,s\n'
                                       '"mobilenet_v1(width=0.75, resolution=64)",4,,d,s\n'
                                       '"mobilenet_v2(width=0.5, resolution=64)",3.5,,d,s\n')
     monkeypatch.chdir(tmp_path)

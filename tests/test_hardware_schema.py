@@ -32,8 +32,9 @@ def test_range_names_the_bound_broken():
         ("pixel4-cpu", "efficiency", "conv", 1.2, "key 'efficiency.conv' must be at most 1"),
         ("jetson-nano", "efficiency", "dense", 0.0, "key 'efficiency.dense' must be positive"),
         ("jetson-nano", "overhead", "launch_overlap", 1.5, "key 'overhead.launch_overlap' must be at most 1"),
-        ("jetson-nano", "tiling", "tile_m", 0, "key 'tiling.tile_m' must be positive"),
-        ("coral-usb", "vector", "vector_lanes", 0, "key 'vector.vector_lanes' must be positive"),
+        ("jetson-nano", "tiling", "tile_m", 0, "key 'tiling.tile_m' must be at least 1"),
+        ("coral-usb", "vector", "vector_lanes", 0, "key 'vector.vector_lanes' must be at least 1"),
+        ("coral-usb", "array", "array_rows", 10**8, "key 'array.array_rows' must be at most 1e"),
         ("coral-usb", "array", "dataflow", "rs", "key 'array.dataflow' must be one of ws, os, is"),
         ("hexagon-690", "delegate", "unsupported_kinds", ["gelu", "flash_attention"],
          "key 'delegate.unsupported_kinds' must be one of .*not 'flash_attention'"),
@@ -41,7 +42,10 @@ def test_range_names_the_bound_broken():
         ("pixel4-cpu", "runtime", "fused_activations", ["relu", "softplus"],
          "key 'runtime.fused_activations' must be one of .*not 'softplus'"),
         ("pixel4-cpu", "compute", "peak_macs_per_s", {"int8": 0.0, "fp32": 1e9},
-         r"key 'compute.peak_macs_per_s.int8' must be positive"),
+         r"key 'compute.peak_macs_per_s.int8' must be at least 1"),
+        ("pixel4-cpu", "compute", "peak_macs_per_s", {"int8": 5e-324, "fp32": 1e9},
+         r"key 'compute.peak_macs_per_s.int8' must be at least 1"),
+        ("pixel4-cpu", "overhead", "per_op_s", 1e308, "key 'overhead.per_op_s' must be at most 1"),
     ],
 )
 def test_declared_constraints_are_checked_at_load(device, table, key, value, message):

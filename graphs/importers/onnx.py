@@ -147,6 +147,10 @@ def _check_structure(graph: onnx.GraphProto, label: str | Path) -> None:
     nodes in topological order, so this also rules out cycles); no tensor written twice."""
     if not graph.node:
         raise EdgesimError(f"{label}: the graph has no nodes")
+    names = [v.name for v in (*graph.input, *graph.output, *graph.initializer)]
+    names += [t for n in graph.node for t in (n.name, n.op_type, n.domain, *n.input, *n.output)]
+    if not all(isinstance(name, str) for name in names):  # protobuf hands invalid UTF-8 back as bytes
+        raise EdgesimError(f"{label}: a tensor or node name is not UTF-8 text; the file is corrupt")
     initializers = {t.name for t in graph.initializer}
     for value in graph.input:
         if value.name in initializers:
