@@ -105,7 +105,7 @@ def test_precision_needs_peak_and_energy_entries() -> None:
     ("table", "key", "message"),
     [
         ("memory", "cache_bw_bytes_per_s", "key 'memory.cache_bw_bytes_per_s' must be positive"),
-        ("memory", "dram_bw_bytes_per_s", "key 'memory.dram_bw_bytes_per_s' must be positive"),
+        ("memory", "dram_bw_bytes_per_s", "key 'memory.dram_bw_bytes_per_s' must be at least 1"),
         ("efficiency", "depthwise", "key 'efficiency.depthwise' must be positive"),
     ],
 )
