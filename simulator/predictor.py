@@ -1,25 +1,29 @@
 """Batch prediction for search loops: many candidates, one device.
 
-Op costs are cached by op signature inside each cost model, so a repeated block costs a
-lookup; built graphs are cached by spec; graph-level terms (parameter cache, fallback
-hand-overs, offload overhead) are still applied per network, by the same `engine.run`
-that `predict()` uses, so the numbers are the same.
+`Predictor.predict` takes models in every form the API knows: spec strings (zoo models,
+search-space points, graph files), graphs, and integer codes of a search space (lists,
+tuples, numpy arrays, or a 2-D array of them). Search-space points go to the segment fast
+path (`SegmentPricer`: each distinct segment priced once, graph-level terms per network)
+wherever that is exact, and to `engine.run` on the whole graph where it is not, the path
+`predict()` takes; results are remembered per spec and per code, so a search loop that
+revisits a point pays a dictionary lookup. Graphs are priced afresh each time (a graph
+object can change).
 """
 
 from __future__ import annotations
 
 import inspect
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from os import PathLike
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graphs.batch import check_batch
 from graphs.errors import EdgesimError
 from graphs.flat import FlatGraph
 from graphs.graph import OpGraph
-from graphs.spec import InputShape, Model, build, code_spec
+from graphs.spec import InputShape, Model, build, code_spec, is_path_spec, parse_spec
 from simulator.api import MAX_RESULT, check_results, resolve_profile
 from simulator.engine import run
 from simulator.engine.fastpath import SegmentPricer
@@ -29,17 +33,20 @@ if TYPE_CHECKING:
     import numpy as np
 
 METRICS = ("latency", "energy")
+COLUMNS = {"latency": "latency_ms", "energy": "energy_mj"}
 
 
 class Predictor:
     """`Predictor("pixel4-cpu").predict(["mobilenet_v2", ...])` → latencies in ms
-    (`metric="energy"`: mJ per inference)."""
+    (`metric="energy"`: mJ per inference; `metrics=("latency", "energy")`: both)."""
 
-    def __init__(self, device: str | Profile, cache_size: int = 8192) -> None:
+    def __init__(self, device: str | Profile, cache_size: int = 8192, memo_size: int = 1 << 20) -> None:
         self.profile = resolve_profile(device)
-        self._graphs: OrderedDict[tuple, FlatGraph] = OrderedDict()
+        self._graphs: OrderedDict[tuple[str, int | None], FlatGraph] = OrderedDict()
         self._cache_size = cache_size
         self._pricer = SegmentPricer(self.profile)
+        self._memo: dict[Hashable, tuple[float, float]] = {}  # (latency s, energy J) per spec or code
+        self._memo_size = memo_size
 
     def graph(self, model: Model, input_shape: InputShape | None = None, batch: int | None = None) -> FlatGraph:
         """The flat graph of a model (anything `graphs.build` takes), at `batch` samples if
@@ -59,64 +66,88 @@ class Predictor:
 
     def predict(
         self,
-        models: Iterable[Model | FlatGraph],
+        models: Iterable[Any],
         metric: str = "latency",
         quantile: float | None = None,
         batch: int | None = None,
         input_shape: InputShape | None = None,
-    ) -> np.ndarray:
-        """Predictions in ms (mJ), per batch of `batch` samples (default: each spec's own
-        batch, else 1). With `quantile` (e.g. 0.9), the conformal quantile of the measured
-        value instead, from the profile's validated interval: "fits the budget with 90 %
-        confidence" is `predict(models, quantile=0.9) <= budget`. `input_shape` applies to
-        every ONNX model and torch module in `models`."""
-        if metric not in METRICS:
-            raise EdgesimError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
-        factor = 1.0 if quantile is None else self._quantile_factor(metric, quantile)
-        profile = self.profile
+        *,
+        metrics: Sequence[str] | None = None,
+        space: str | None = None,
+        **options: Any,
+    ) -> np.ndarray | dict[str, np.ndarray]:
+        """Latency in ms (`metric="energy"`: mJ per inference) of each model, as a numpy
+        array in the models' order. With `metrics=("latency", "energy")`, every metric
+        from one pass: a dict from metric name to such an array (`pandas.DataFrame(result)`
+        makes it a table).
+
+        `models`: spec strings, graphs, or integer codes (a code names its space by its
+        length, or give `space`); with `space`, strings are that space's arch strings and
+        `options` its options (dataset, variant), as `predict_space` takes them. Values
+        are per batch of `batch` samples (default: each spec's own batch, else 1).
+        With `quantile` (e.g. 0.9), the conformal quantile of the measured value instead,
+        from the profile's validated interval: "fits the budget with 90 % confidence" is
+        `predict(models, quantile=0.9) <= budget`. Paths, ONNX models and torch modules
+        are priced whole (`input_shape` applies to every ONNX model and torch module)."""
+        from graphs.spaces import is_code
+
+        names = _metric_names(metric, metrics)
+        factors = [1.0 if quantile is None else self._quantile_factor(m, quantile) for m in names]
         if isinstance(models, str | OpGraph | FlatGraph):
             raise EdgesimError("Predictor.predict takes a list of models; wrap a single one in [ ]")
-        if metric == "latency":
-            values = [run(self.graph(m, input_shape, batch), profile).latency_s for m in models]
-        else:
-            values = [run(self.graph(m, input_shape, batch), profile).energy_j for m in models]
-        return self._checked(values, metric) * factor
+        if batch is not None:
+            check_batch(batch)
+        module = None
+        if space is not None:
+            from graphs.spaces import code_space
 
-    def _quantile_factor(self, metric: str, quantile: float) -> float:
-        from simulator import intervals
+            module = code_space((), space)
+            _check_space_options(space, module, options)
+        elif options:
+            raise EdgesimError(f"options {', '.join(options)} need space=...; spec strings carry their own")
+        suffix = (tuple(sorted(options.items())), batch) if options or batch is not None else None
+        memo = self._memo
+        pairs = []
+        for model in models:
+            if isinstance(model, str):
+                key: Hashable = model if suffix is None else (model, suffix)
+            elif space is not None or is_code(model):
+                key = (_code_key(model, space), space, suffix)
+            else:  # a graph, a path, an ONNX model, a torch module: priced whole, not remembered
+                pairs.append(self._whole(model, batch, input_shape))
+                continue
+            found = memo.get(key)
+            if found is None:
+                found = self._price(model, module, options, batch)
+                if len(memo) >= self._memo_size:
+                    del memo[next(iter(memo))]  # the oldest entry
+                memo[key] = found
+            pairs.append(found)
+        columns = [self._checked([p[METRICS.index(m)] for p in pairs], m) * f
+                   for m, f in zip(names, factors, strict=True)]
+        return columns[0] if metrics is None else dict(zip(names, columns, strict=True))
 
-        return intervals.ratio_quantile(intervals.require(self.profile, metric), quantile)
+    def predict_frame(self, models: Iterable[Any], metrics: Sequence[str] = METRICS, **kwargs: Any) -> Any:
+        """`predict` as a pandas DataFrame: a `model` column (specs as given, codes as their
+        specs, graphs by name) and `latency_ms` / `energy_mj`. Needs `edgesim[frames]`."""
+        from simulator.tabular import to_frame
+
+        models = list(models)
+        values = self.predict(models, metrics=metrics, **kwargs)
+        names = [_label(m, kwargs.get("space")) for m in models]
+        header = ["model", *(COLUMNS[m] for m in values)]
+        return to_frame(header, list(zip(names, *values.values(), strict=True)))
 
     def predict_space(
-        self, space: str, archs: Iterable[str | Sequence[int]], metric: str = "latency", **options: str
+        self, space: str, archs: Iterable[str | Sequence[int]], metric: str = "latency", **options: Any
     ) -> np.ndarray:
         """Latencies (ms) or energies (mJ) of search-space points given as arch strings or
-        integer codes (`graphs.spaces.<space>.encode`), priced segment by segment where
-        that is exact and as whole graphs where it is not; `options` are the space's
+        integer codes (`graphs.spaces.<space>.encode`); `options` are the space's
         (dataset, variant; none for `ofa_mbv3`, whose arch strings carry the resolution)
-        and `batch` (default 1: latency and energy per batch of that many samples)."""
-        from graphs.spaces import SPACES
-
-        if metric not in METRICS:
-            raise EdgesimError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
-        if space not in SPACES:
-            raise EdgesimError(f"unknown search space {space!r}; spaces: {', '.join(SPACES)}")
-        module = SPACES[space]
-        batch = check_batch(options.pop("batch", 1))
-        _check_space_options(space, module, options)
-        if isinstance(archs, str):
-            raise EdgesimError("predict_space takes a list of archs; wrap a single one in [ ]")
-        pick = 0 if metric == "latency" else 1
-        values = []
-        for arch in archs:
-            arch = arch if isinstance(arch, str) else _decode(space, module, arch)
-            segments, (n, *sample) = module.chain(arch, **options)
-            priced = self._pricer.price(segments, (n * batch, *sample))
-            if priced is None:
-                result = run(self.graph(module.spec(arch, **options), batch=batch), self.profile)
-                priced = (result.latency_s, result.energy_j)
-            values.append(priced[pick])
-        return self._checked(values, metric)
+        and `batch` (default 1: latency and energy per batch of that many samples). The
+        same as `predict(archs, metric, batch=batch, space=space, **options)`."""
+        batch = options.pop("batch", None)
+        return self.predict(archs, metric, batch=batch, space=space, **options)
 
     def _checked(self, values: list[float], metric: str) -> np.ndarray:
         """Milliseconds or millijoules, once every value is finite (and latencies positive)."""
@@ -127,6 +158,47 @@ class Predictor:
         if bad.any():
             check_results(self.profile, f"model #{int(numpy.argmax(bad))}", **{metric: float(out[bad][0])})
         return out * 1e3
+
+    def _quantile_factor(self, metric: str, quantile: float) -> float:
+        from simulator import intervals
+
+        return intervals.ratio_quantile(intervals.require(self.profile, metric), quantile)
+
+    def _whole(self, model: Model | FlatGraph, batch: int | None = None,
+               input_shape: InputShape | None = None) -> tuple[float, float]:
+        result = run(self.graph(model, input_shape, batch), self.profile)
+        return result.latency_s, result.energy_j
+
+    def _price(self, model: Any, module: Any, options: dict[str, Any], batch: int | None) -> tuple[float, float]:
+        """(latency s, energy J) of a spec string, an arch string of `module` or a code:
+        by segments where the model is a search-space point and that is exact, else whole."""
+        from graphs.spaces import SPACES, code_space
+
+        if not isinstance(model, str):
+            module = code_space(_code_key(model), module.NAME if module else None)
+            model = module.decode(_code_key(model))
+        if module is not None:  # an arch string of a named space
+            chain = module.chain(model, **options)
+            return self._by_segments(chain, batch or 1, module.spec(model, **options), batch)
+        if is_path_spec(model):
+            return self._whole(model, batch)
+        name, spec_options = parse_spec(model)
+        if name not in SPACES:
+            return self._whole(model, batch)
+        spec_batch = spec_options.pop("batch", 1)
+        if batch is not None and "batch" in parse_spec(model)[1] and batch != spec_batch:
+            return self._whole(model, batch)  # building it says that they disagree
+        try:
+            chain = SPACES[name].spec_chain(**spec_options)
+        except (TypeError, EdgesimError):  # a bad option: building the spec says what is wrong
+            return self._whole(model, batch)
+        return self._by_segments(chain, check_batch(batch or spec_batch), model, batch)
+
+    def _by_segments(self, chain: tuple, samples: int, whole: str, batch: int | None) -> tuple[float, float]:
+        """The chain at `samples` by segments, or the spec `whole` at `batch` where that is not exact."""
+        segments, (n, *sample) = chain
+        priced = self._pricer.price(segments, (n * samples, *sample))
+        return self._whole(whole, batch) if priced is None else priced
 
 
 def _check_space_options(space: str, module: ModuleType, options: dict[str, object]) -> None:
@@ -141,9 +213,32 @@ def _check_space_options(space: str, module: ModuleType, options: dict[str, obje
         raise EdgesimError(f"{space}: unknown dataset {options['dataset']!r}; datasets: {', '.join(datasets)}")
 
 
-def _decode(space: str, module: ModuleType, arch: object) -> str:
-    try:
-        return module.decode(arch)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise EdgesimError(f"{space}: an arch is a string or a list of integer codes, not {arch!r:.80} ({exc})") \
-            from None
+def _metric_names(metric: str, metrics: Sequence[str] | None) -> list[str]:
+    names = [metric] if metrics is None else list(metrics)
+    if isinstance(metrics, str) or not names:
+        raise EdgesimError(f"metrics must be a non-empty sequence of {', '.join(METRICS)}")
+    for name in names:
+        if name not in METRICS:
+            raise EdgesimError(f"metric must be one of {', '.join(METRICS)}, not {name!r}")
+    return names
+
+
+def _code_key(code: Any, space: str | None = None) -> tuple[int, ...]:
+    """A code (list, tuple, numpy row) as a tuple of ints; anything else is not a model."""
+    from graphs.spaces import is_code
+
+    if isinstance(code, tuple) and is_code(code):
+        return code
+    if is_code(code):
+        return tuple(code.tolist()) if hasattr(code, "tolist") else tuple(code)
+    raise EdgesimError(f"{space}: an arch is a string or a list of integer codes, not {code!r:.80}")
+
+
+def _label(model: Any, space: str | None) -> str:
+    if isinstance(model, str):
+        return model
+    if isinstance(model, OpGraph | FlatGraph):
+        return model.name
+    from graphs.spaces import spec_of_code
+
+    return spec_of_code(_code_key(model), space)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -13,7 +11,7 @@ from typing import Any
 from graphs.ops import Op
 from simulator.power import AveragePower, average_power
 from simulator.results import OpCost, Run, Term
-from simulator.textfmt import format_table, write_csv
+from simulator.textfmt import format_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,14 +216,24 @@ class Report:
             data["terms"] = [dict(zip(CSV_COLUMNS, _row_values(r), strict=True)) for r in rows if r.op is None]
         return data
 
-    def to_json(self, per_op: bool = True, indent: int | None = 1) -> str:
-        return json.dumps(self.to_dict(per_op), indent=indent, allow_nan=False)  # strict: values are checked finite
+    def to_json(self, per_op: bool = True) -> str:
+        from simulator.tabular import to_json
+
+        return to_json(self.to_dict(per_op))
 
     def to_csv(self) -> str:
-        """One row per op, then one per graph term: the rows add up to the totals."""
-        buf = io.StringIO()
-        write_csv(CSV_COLUMNS, [_row_values(r) for r in self.energy_rows()], buf)
-        return buf.getvalue()
+        """One row per op, then one per graph term (the rows add up to the totals), in the
+        CSV style every command writes."""
+        from simulator.tabular import format_table_csv
+
+        return format_table_csv(CSV_COLUMNS, [_row_values(r) for r in self.energy_rows()])
+
+    def to_frame(self) -> Any:
+        """The CSV's rows (ops, then graph terms; full precision) as a pandas DataFrame;
+        needs `pip install 'edgesim[frames]'`."""
+        from simulator.tabular import to_frame
+
+        return to_frame(CSV_COLUMNS, [_row_values(r) for r in self.energy_rows()])
 
     def table(self, per_op: bool = False) -> str:
         parts = []

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from graphs import EdgesimError
+from graphs import EdgesimError, build
 from graphs.spaces import fbnet, nasbench201, ofa_mbv3
 from simulator import predict
 from simulator.hardware.profile import device_names
@@ -30,14 +30,21 @@ def test_segment_fast_path_equals_whole_graph_pricing(device, space, module, opt
     predictor = Predictor(device)
     for metric in ("latency", "energy"):
         fast = predictor.predict_space(space, archs, metric=metric, **options)
-        whole = predictor.predict([module.spec(a, **options) for a in archs], metric=metric)
+        graphs = [build(module.spec(a, **options)) for a in archs]
+        whole = predictor.predict(graphs, metric=metric)
         np.testing.assert_allclose(fast, whole, rtol=1e-12)
-    # and the whole-graph batch path equals the report, to the bit, on a few of them
+        # spec strings and codes (a numpy array, one code per row) take the fast path too
+        specs = predictor.predict([module.spec(a, **options) for a in archs], metric=metric)
+        np.testing.assert_array_equal(specs, fast)
+        codes = np.array([module.encode(a) for a in archs])
+        np.testing.assert_array_equal(predictor.predict(codes, metric=metric, space=space, **options), fast)
+    # graphs take the whole-graph path: equal to the report, to the bit, on a few of them
     for arch in archs[:3]:
         spec = module.spec(arch, **options)
         report = predict(spec, device)
-        assert predictor.predict([spec])[0] == report.latency_s * 1e3
-        assert predictor.predict([spec], metric="energy")[0] == report.energy_j * 1e3
+        graph = build(spec)
+        assert predictor.predict([graph])[0] == report.latency_s * 1e3
+        assert predictor.predict([graph], metric="energy")[0] == report.energy_j * 1e3
 
 
 def test_codes_and_disconnected_cells():
@@ -65,3 +72,72 @@ def test_errors():
         predictor.predict(["mobilenet_v2"], metric="power")
     with pytest.raises(EdgesimError, match="unknown search space"):
         predictor.predict_space("darts", ["x"])
+
+
+def test_spec_strings_codes_and_graphs_alike():
+    """One call takes every form; each gives predict()'s numbers, latency and energy at once."""
+    device = "coral-usb"
+    arch = nasbench201.sample(1, seed=7, connected=True)[0]
+    code = nasbench201.encode(arch)
+    fb = fbnet.sample(1, seed=7)[0]
+    models = [
+        nasbench201.spec(arch),  # a search-space spec string
+        list(code),  # a code as a list: its length names the space
+        np.array(code, dtype=np.int64),  # a numpy code, as samplers hand them over
+        np.array(fbnet.encode(fb), dtype=np.int32),
+        "mobilenet_v2",  # a zoo spec
+        build("mnasnet_a1"),  # a graph
+    ]
+    expected = [predict(m, device) for m in
+                [nasbench201.spec(arch)] * 3 + [fbnet.spec(fb), "mobilenet_v2", "mnasnet_a1"]]
+    both = Predictor(device).predict(models, metrics=("latency", "energy"))
+    assert list(both) == ["latency", "energy"]
+    np.testing.assert_allclose(both["latency"], [r.latency_s * 1e3 for r in expected], rtol=1e-12)
+    np.testing.assert_allclose(both["energy"], [r.energy_j * 1e3 for r in expected], rtol=1e-12)
+    # predict() and build() resolve codes the same way
+    assert predict(np.array(code), device).model == nasbench201.spec(arch)
+    assert build(np.array(code)).macs == build(nasbench201.spec(arch)).macs
+
+
+def test_results_are_remembered_per_spec(monkeypatch):
+    predictor = Predictor("coral-usb")
+    specs = [nasbench201.spec(a, variant="latbench") for a in nasbench201.sample(30, seed=3, connected=True)]
+    first = predictor.predict(specs)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("priced again")
+
+    monkeypatch.setattr(predictor._pricer, "price", fail)
+    monkeypatch.setattr(predictor, "_whole", fail)
+    np.testing.assert_array_equal(predictor.predict(specs), first)
+    np.testing.assert_array_equal(predictor.predict(specs, metrics=("energy",))["energy"],
+                                  Predictor("coral-usb").predict(specs, metric="energy"))
+
+
+def test_frame():
+    pandas = pytest.importorskip("pandas")
+    predictor = Predictor("pixel4-cpu")
+    frame = predictor.predict_frame(["mobilenet_v2", [0, 1, 2, 3, 4, 3]])
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.columns) == ["model", "latency_ms", "energy_mj"]
+    assert frame["model"][1] == nasbench201.spec((0, 1, 2, 3, 4, 3))
+    assert frame["latency_ms"][0] == predict("mobilenet_v2", "pixel4-cpu").latency_s * 1e3
+    report = predict("mobilenet_v2", "pixel4-cpu")
+    rows = report.to_frame()  # ops, then graph terms: they add up to the totals
+    assert len(rows) == len(report.rows) + len(report.terms)
+    assert rows["latency_ms"].sum() == pytest.approx(report.latency_s * 1e3, rel=1e-12)
+    assert rows["energy_mj"].sum() == pytest.approx(report.energy_j * 1e3, rel=1e-12)
+
+
+def test_model_errors():
+    predictor = Predictor(DEVICES[0])
+    with pytest.raises(EdgesimError, match="fits no search space"):
+        predictor.predict([[0, 1, 2]])
+    with pytest.raises(EdgesimError, match="a model is a spec string"):
+        predictor.predict([3.5])
+    with pytest.raises(EdgesimError, match="unknown option"):
+        predictor.predict(["nasbench201(variant='latbench', colour='red')"])
+    with pytest.raises(EdgesimError, match="need space"):
+        predictor.predict(["mobilenet_v2"], variant="latbench")
+    with pytest.raises(EdgesimError, match="metrics"):
+        predictor.predict(["mobilenet_v2"], metrics="latency")

@@ -145,6 +145,13 @@ def chain(arch: str, dataset: str = DEFAULT_DATASET) -> tuple[tuple[Segment, ...
     return segments(arch, dataset), input_shape(dataset)
 
 
+def spec_chain(
+    arch: str = DEFAULT_ARCH, dataset: str = DEFAULT_DATASET
+) -> tuple[tuple[Segment, ...], tuple[int, int, int, int]]:
+    """`chain` from a spec's options (those of the registered builder)."""
+    return chain(arch, dataset)
+
+
 @functools.lru_cache(maxsize=1 << 12)  # search loops revisit archs; the chain is immutable
 def segments(arch: str, dataset: str = DEFAULT_DATASET) -> tuple[Segment, ...]:
     """The network as a chain of segments: stem, the 22 blocks, head. A block's key is its

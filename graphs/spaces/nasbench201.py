@@ -225,6 +225,13 @@ def chain(
     return segments(arch, dataset, variant), input_shape(dataset)
 
 
+def spec_chain(
+    arch: str = DEFAULT_ARCH, dataset: str = DEFAULT_DATASET, variant: str = "pytorch"
+) -> tuple[tuple[Segment, ...], tuple[int, int, int, int]]:
+    """`chain` from a spec's options (those of the registered builder)."""
+    return chain(arch, dataset, variant)
+
+
 @functools.lru_cache(maxsize=1 << 16)  # search loops revisit archs; the chain is immutable
 def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch") -> tuple[Segment, ...]:
     """The network as a chain of segments: stem, cells (with a reduction block before the

@@ -202,6 +202,13 @@ def chain(arch: str) -> tuple[tuple[Segment, ...], tuple[int, int, int, int]]:
     return _chain(arch)
 
 
+def spec_chain(
+    ks: str = DEFAULT_KS, e: str = DEFAULT_E, d: str = DEFAULT_D, resolution: int = DEFAULT_RESOLUTION
+) -> tuple[tuple[Segment, ...], tuple[int, int, int, int]]:
+    """`chain` from a spec's options (those of the registered builder)."""
+    return chain(format_arch(parse(ks, e, d, resolution)))
+
+
 @functools.lru_cache(maxsize=1 << 12)  # search loops revisit archs; the chain is immutable
 def _chain(arch: str) -> tuple[tuple[Segment, ...], tuple[int, int, int, int]]:
     a = parse_arch(arch)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from simulator.cli.modelargs import add_model_file_options, build_model
 
@@ -24,26 +23,11 @@ def run(args: argparse.Namespace) -> int:
     graph = build_model(args, args.spec)
     ops = graph.ops()
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "model": args.spec,
-                    "macs": graph.macs,
-                    "params": graph.params,
-                    "ops": [
-                        {
-                            "name": op.name,
-                            "kind": op.kind.value,
-                            "macs": op.macs,
-                            "params": op.params,
-                            "out_shape": list(op.output),
-                        }
-                        for op in ops
-                    ],
-                },
-                indent=1,
-            )
-        )
+        from simulator.tabular import to_json
+
+        ops_json = [{"name": op.name, "kind": op.kind.value, "macs": op.macs, "params": op.params,
+                     "out_shape": list(op.output)} for op in ops]
+        print(to_json({"model": args.spec, "macs": graph.macs, "params": graph.params, "ops": ops_json}))
         return 0
     header = ["name", "kind", "out_shape", "macs", "params"]
     rows = [[op.name, op.kind.value, "x".join(map(str, op.output)), op.macs, op.params] for op in ops]

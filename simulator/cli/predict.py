@@ -41,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
         if bounds is None:
             print(report.to_json())
         else:
-            import json
+            from simulator.tabular import to_json
 
-            print(json.dumps({**report.to_dict(), **bounds}, indent=1, allow_nan=False))
+            print(to_json({**report.to_dict(), **bounds}))
     elif args.csv:
         print(report.to_csv(), end="")
     else:

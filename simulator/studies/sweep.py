@@ -244,9 +244,9 @@ def write_rows(rows: Sequence[Mapping[str, Any]], path: Path, settings: Sequence
 
 
 def _fmt(value: Any) -> Any:
-    if isinstance(value, float):
-        return f"{value:.9g}"
-    return "" if value is None else value
+    from simulator.tabular import number
+
+    return "" if value is None else number(value)
 
 
 def plot_rows(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Sequence[Any]], out: Path) -> list[Path]:
