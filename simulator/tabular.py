@@ -9,7 +9,6 @@ also needs pyarrow; the rest is the standard library.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -61,9 +60,9 @@ def format_table_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> st
 
 
 def _write_csv(header: Sequence[str], rows: Sequence[Sequence[Any]], stream: IO[str]) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([["" if v is None else number(v) for v in row] for row in rows])
+    from simulator.textfmt import write_csv
+
+    write_csv(header, [["" if v is None else number(v) for v in row] for row in rows], stream)
 
 
 def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, path: Path | None = None) -> None:

@@ -330,19 +330,26 @@ def device_names() -> list[str]:
     return sorted(p.stem for p in profile_dir().glob("*.toml"))
 
 
-@functools.lru_cache(maxsize=256)
+# Loaded profiles by resolved path, with the (mtime, size) of the file they were read from.
+_LOADED: dict[Path, tuple[tuple[int, int], Profile]] = {}
+
+
 def load_profile(device: str) -> Profile:
-    """Load a shipped profile by name (`pixel4-cpu`) or any TOML file by path."""
-    path = Path(device)
-    if not (path.suffix == ".toml" and path.exists()):
-        shipped = profile_dir() / f"{device}.toml"
-        if not shipped.exists():
-            if path.suffix == ".toml":
-                raise EdgesimError(f"{device}: no such profile file")
-            close = difflib.get_close_matches(device, device_names(), n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}?" if close else "see `edgesim devices`"
-            raise EdgesimError(f"unknown device {device!r}: {hint}")
-        path = shipped
+    """Load a shipped profile by name (`pixel4-cpu`) or any TOML file by path.
+
+    Profiles are cached per file and read again when the file changes (its modification
+    time or size), so an edited TOML takes effect on the next call; `clear_profile_cache()`
+    forgets every loaded profile."""
+    path = _profile_path(device)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise EdgesimError(f"{path}: cannot read ({exc.strerror})") from None
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    key = path.resolve()
+    cached = _LOADED.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark is no key
     except tomllib.TOMLDecodeError as exc:
@@ -353,41 +360,34 @@ def load_profile(device: str) -> Profile:
         raise EdgesimError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise EdgesimError(f"{path}: cannot read ({exc.strerror})") from None
-    return profile_from_mapping(data, str(path))
+    profile = profile_from_mapping(data, str(path))
+    _LOADED[key] = (stamp, profile)
+    return profile
+
+
+def clear_profile_cache() -> None:
+    """Forget every loaded profile (the next `load_profile` reads its file again)."""
+    _LOADED.clear()
+
+
+def _profile_path(device: str) -> Path:
+    path = Path(device)
+    if path.suffix == ".toml" and path.exists():
+        return path
+    shipped = profile_dir() / f"{device}.toml"
+    if shipped.exists():
+        return shipped
+    if path.suffix == ".toml":
+        raise EdgesimError(f"{device}: no such profile file")
+    close = difflib.get_close_matches(device, device_names(), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else "see `edgesim devices`"
+    raise EdgesimError(f"unknown device {device!r}: {hint}")
 
 
 def to_toml(profile: Profile) -> str:
-    """Write a profile back as TOML (what `calibrate` saves)."""
-    data = profile.to_mapping()
-    lines: list[str] = []
-    tables: list[tuple[str, Mapping[str, Any]]] = []
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            tables.append((key, value))
-        else:
-            lines.append(f"{key} = {_toml_value(value)}")
-    while tables:
-        name, table = tables.pop(0)
-        scalars = [(k, v) for k, v in table.items() if not isinstance(v, Mapping)]
-        nested = [(f"{name}.{k}", v) for k, v in table.items() if isinstance(v, Mapping)]
-        lines.append(f"\n[{name}]")
-        lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars)
-        tables[0:0] = nested
-    return "\n".join(lines) + "\n"
+    """Write a profile back as TOML (what `calibrate` saves), with tomli-w: every string
+    escaped as TOML requires (control characters included), so `tomllib` reads back the
+    same profile."""
+    import tomli_w
 
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
+    return tomli_w.dumps(profile.to_mapping())

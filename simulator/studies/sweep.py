@@ -33,7 +33,16 @@ def grid(settings: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 
 
 def _variant_name(overrides: Mapping[str, Any]) -> str:
-    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in overrides.items()) or "base"
+    return " ".join(f"{k}={_value_text(v)}" for k, v in overrides.items()) or "base"
+
+
+def _value_text(value: Any) -> str:
+    """A setting's value as `--set` takes it (TOML: lists in brackets, strings quoted inside them)."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return "[" + ",".join(f'"{v}"' if isinstance(v, str) else _value_text(v) for v in value) + "]"
+    return str(value)
 
 
 def evaluate_variant(
@@ -246,6 +255,8 @@ def write_rows(rows: Sequence[Mapping[str, Any]], path: Path, settings: Sequence
 def _fmt(value: Any) -> Any:
     from simulator.tabular import number
 
+    if isinstance(value, tuple):
+        return _value_text(value)
     return "" if value is None else number(value)
 
 
@@ -260,6 +271,8 @@ def plot_rows(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Sequence
     keys = list(settings)
     models = list(dict.fromkeys(r["model"] for r in rows))
     first = keys[0]
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in settings[first])
+    position = {v: v if numeric else i for i, v in enumerate(settings[first])}  # categories at 0, 1, ...
     paths = []
     fig, ax = plt.subplots(figsize=(9, 4.5))
     rest_fixed = {k: settings[k][0] for k in keys[2:]}
@@ -269,13 +282,15 @@ def plot_rows(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Sequence
     for model in models:
         for value in second_values:
             pts = [
-                (r[first], r["latency_ms"]) for r in rows
+                (position[r[first]], r["latency_ms"]) for r in rows
                 if r["model"] == model and (value is None or r[keys[1]] == value)
                 and all(r[k] == v for k, v in rest_fixed.items())
             ]
             label = model if value is None else f"{model}, {keys[1]}={value}"
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
     ax.set_xlabel(first)
+    if not numeric:
+        ax.set_xticks(range(len(settings[first])), [_value_text(v) for v in settings[first]])
     ax.set_ylabel("latency (ms)")
     ax.set_title(held, fontsize=8)
     ax.grid(alpha=0.3)
@@ -292,8 +307,8 @@ def plot_rows(rows: Sequence[Mapping[str, Any]], settings: Mapping[str, Sequence
             data = [[table[(x, y)] for x in xs] for y in ys]
             fig, ax = plt.subplots(figsize=(6, 4.5))
             im = ax.imshow(data, origin="lower", aspect="auto", cmap="viridis")
-            ax.set_xticks(range(len(xs)), [str(x) for x in xs])
-            ax.set_yticks(range(len(ys)), [str(y) for y in ys])
+            ax.set_xticks(range(len(xs)), [_value_text(x) for x in xs])
+            ax.set_yticks(range(len(ys)), [_value_text(y) for y in ys])
             ax.set_xlabel(keys[0])
             ax.set_ylabel(keys[1])
             for iy, row in enumerate(data):
