@@ -53,7 +53,7 @@ class SegmentPricer:
         device_ops: list[Op] = []
         tail_mac = False
         for segment in segments:
-            key = (segment.key, shape)
+            key = (segment.key, shape)  # `segment_cost`, inlined: this loop runs per candidate
             cost = self._cache.get(key, False)
             if cost is False:
                 cost = self._cache[key] = self._segment(segment, shape)
@@ -68,15 +68,25 @@ class SegmentPricer:
             device_ops.extend(cost.device_ops)
             shape = cost.output_shape
             tail_mac = cost.output_from_mac
-        links = ()
-        if self.offload:
-            links = self._links.get((input_shape, shape))
-            if links is None:
-                links = self._links[input_shape, shape] = self._link_terms(input_shape, shape)
+        links = self.link_terms(input_shape, shape) if self.offload else ()
         terms = inference_terms(self.profile, self.device, device_ops, latency, links, self.host)
         return latency + sum(t.latency_s for t in terms), energy + sum(t.energy_j for t in terms)
 
-    def _link_terms(self, input_shape: Shape, output_shape: Shape) -> tuple[Term, ...]:
+    def segment_cost(self, segment: Segment, input_shape: Shape) -> SegmentCost | None:
+        """One segment on an input of `input_shape`, as `price` costs it (None: not alone)."""
+        key = (segment.key, input_shape)
+        cost = self._cache.get(key, False)
+        if cost is False:
+            cost = self._cache[key] = self._segment(segment, input_shape)
+        return cost
+
+    def link_terms(self, input_shape: Shape, output_shape: Shape) -> tuple[Term, ...]:
+        links = self._links.get((input_shape, output_shape))
+        if links is None:
+            links = self._links[input_shape, output_shape] = self._new_link_terms(input_shape, output_shape)
+        return links
+
+    def _new_link_terms(self, input_shape: Shape, output_shape: Shape) -> tuple[Term, ...]:
         """Every op ran on the device, so the only link traffic is the input and the output."""
         return (
             link_transfer(self.profile, TermKind.INPUT, "input", input_shape),
