@@ -51,6 +51,57 @@ def nb201_on_coral() -> None:
     print(f"{'  (first pass over the same 3000 archs, caches cold)':<62} {cold:>10.4g} archs/s")
 
 
+def nb201_spec_strings_on_coral() -> None:
+    """Spec strings, as a user writes them, through `Predictor.predict` (issue 17)."""
+    archs = nasbench201.sample(2000, seed=6, connected=True)
+    for variant in ("pytorch", "latbench"):
+        specs = [nasbench201.spec(a, variant=variant) for a in archs]
+        nasbench201.segments.cache_clear()  # cold: a fresh predictor and no segment chain built yet
+        predictor = Predictor("coral-usb")
+        start = time.perf_counter()
+        predictor.predict(specs)
+        cold = len(specs) / (time.perf_counter() - start)
+        warm = rate(lambda s=specs, p=predictor: len(p.predict(s)))
+        both = rate(lambda s=specs, p=predictor: len(p.predict(s, metrics=("latency", "energy"))["latency"]))
+        report(f"NB201 ({variant}) spec strings, Predictor.predict, warm", warm, 20_000, "archs/s")
+        report(f"NB201 ({variant}) spec strings, Predictor.predict, cold", cold, 3_000, "archs/s")
+        report(f"  both metrics in one call, warm, vs one metric ({warm:.4g}/s)", both, warm, "archs/s")
+        nasbench201.segments.cache_clear()
+        predictor = Predictor("coral-usb")
+        start = time.perf_counter()
+        predictor.predict(specs, metrics=("latency", "energy"))
+        both_cold = len(specs) / (time.perf_counter() - start)
+        report(f"  both metrics in one call, cold, vs one metric ({cold:.4g}/s)", both_cold, cold, "archs/s")
+
+
+def pareto_of_random_points() -> None:
+    import tracemalloc
+
+    import numpy as np
+
+    from simulator.studies.pareto import nondominated_rank, pareto_mask
+
+    points = np.random.default_rng(0).random((100_000, 2))
+    tracemalloc.start()
+    start = time.perf_counter()
+    pareto_mask(points[:, 0], points[:, 1])
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    report("Pareto front of 100,000 random points (2 objectives), time", elapsed, 1.0, "s", higher_is_better=False)
+    report("  peak memory (tracemalloc)", peak / 1e6, 200, "MB", higher_is_better=False)
+    start = time.perf_counter()
+    nondominated_rank(points)
+    print(f"{'  full non-dominated sort, 2 objectives (s)':<62} {time.perf_counter() - start:>10.4g}")
+    three = np.random.default_rng(1).random((100_000, 3))
+    start = time.perf_counter()
+    nondominated_rank(three, max_rank=1)
+    print(f"{'  front only, 3 objectives (s)':<62} {time.perf_counter() - start:>10.4g}")
+    start = time.perf_counter()
+    nondominated_rank(three[:10_000])
+    print(f"{'  full non-dominated sort, 10,000 points, 3 objectives (s)':<62} {time.perf_counter() - start:>10.4g}")
+
+
 def fbnet_and_zoo_on_pixel4() -> None:
     predictor = Predictor("pixel4-cpu")
     predictor.predict_space("fbnet", fbnet.sample(500, seed=2), dataset="imagenet")  # warm the block costs
@@ -111,6 +162,8 @@ def cli_wall_time() -> None:
 
 if __name__ == "__main__":
     nb201_on_coral()
+    nb201_spec_strings_on_coral()
+    pareto_of_random_points()
     fbnet_and_zoo_on_pixel4()
     ofa_on_gpu_and_cpu()
     cold_predict()

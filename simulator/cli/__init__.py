@@ -16,7 +16,7 @@ from graphs.errors import EdgesimError
 
 # Subcommand modules, in the order `edgesim --help` lists them.
 COMMANDS = (
-    "models", "inspect", "devices", "predict", "pareto", "sweep", "validate", "calibrate",
+    "models", "inspect", "devices", "predict", "pareto", "lut", "sweep", "validate", "calibrate",
     "export", "measure", "study",
 )
 

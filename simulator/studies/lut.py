@@ -29,7 +29,7 @@ from simulator.engine.terms import inference_terms
 from simulator.hardware.profile import Profile
 from simulator.results import TermKind
 
-# Terms that depend on the whole network, not on its blocks one by one.
+# Terms that depend on the whole network, not on its blocks one by one (for cost models that have them).
 PER_NETWORK = {TermKind.PARAMETER_STREAMING: "weights past the parameter cache, streamed every inference; "
                "0 while the network's parameters fit the cache"}
 SUFFIXES = (".csv", ".yaml", ".yml", ".json")
@@ -89,7 +89,7 @@ def space_table(space: str, profile: Profile, **options: Any) -> LookupTable:
     static_w = profile.energy.static_power_w
     entries: dict[str, Entry] = {}
     seen: set[tuple[str, str]] = set()
-    per_network = {kind.value: note for kind, note in PER_NETWORK.items()}
+    per_network = {kind.value: note for kind, note in PER_NETWORK.items() if hasattr(pricer.device, "parameter_cache")}
     input_shape = output_shape = None
     device_ops: list[Any] = []  # of the first arch: every term but parameter streaming asks only that there be some
     for arch in uniform_archs(space):
@@ -203,20 +203,17 @@ def _yaml(table: LookupTable, document: dict[str, Any], extra: dict[str, Any]) -
         "# A network costs the sum of its blocks' entries plus every _graph_terms entry, as edgesim's",
         "# predict gives it where pricing is additive; _per_network lists what the sum leaves out.",
     ]
-    for key, value in {**document, **extra}.items():
-        lines.append(f"{json.dumps(key)}:")
-        lines.extend(_yaml_mapping(value, 1))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _yaml_mapping({**document, **extra}, 0)) + "\n"
 
 
 def _yaml_mapping(mapping: dict[str, Any], depth: int) -> list[str]:
     pad = "  " * depth
     lines = []
     for key, value in mapping.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value:
             lines.append(f"{pad}{json.dumps(key)}:")
-            lines.extend(_yaml_mapping(value, depth + 1) or [f"{pad}  {{}}"])
-        else:
+            lines.extend(_yaml_mapping(value, depth + 1))
+        else:  # a scalar, a list or an empty mapping: JSON's form is YAML's flow form
             lines.append(f"{pad}{json.dumps(key)}: {json.dumps(value)}")
     return lines
 
