@@ -68,8 +68,8 @@ class SegmentPricer:
             device_ops.extend(cost.device_ops)
             shape = cost.output_shape
             tail_mac = cost.output_from_mac
-        links = self.link_terms(input_shape, shape) if self.offload else ()
-        terms = inference_terms(self.profile, self.device, device_ops, latency, links, self.host)
+        terms = inference_terms(self.profile, self.device, device_ops, latency, self.link_terms(input_shape, shape),
+                                self.host)
         return latency + sum(t.latency_s for t in terms), energy + sum(t.energy_j for t in terms)
 
     def segment_cost(self, segment: Segment, input_shape: Shape) -> SegmentCost | None:
@@ -81,6 +81,9 @@ class SegmentPricer:
         return cost
 
     def link_terms(self, input_shape: Shape, output_shape: Shape) -> tuple[Term, ...]:
+        """The input and output over the host link (none without one)."""
+        if not self.offload:
+            return ()
         links = self._links.get((input_shape, output_shape))
         if links is None:
             links = self._links[input_shape, output_shape] = self._new_link_terms(input_shape, output_shape)

@@ -112,11 +112,11 @@ def space_table(space: str, profile: Profile, **options: Any) -> LookupTable:
             if not output_shape:
                 device_ops.extend(cost.device_ops)
             key = f"{choice}-input:{_hwc(shape)}-output:{_hwc(out)}"
-            latency = cost.cost.latency_s
+            latency = cost.latency_s
             entry = entries.get(key)
             if entry is None:
                 entry = entries[key] = Entry(key, choice, shape, out, latency,
-                                             cost.cost.energy_j + static_w * latency)
+                                             cost.energy_j + static_w * latency)
             entry.positions.append(segment.scope)
             shape = out
         output_shape = shape
@@ -136,7 +136,8 @@ def _fixed_terms(pricer: SegmentPricer, device_ops: Sequence[Any], input_shape: 
     """The terms of an inference that every architecture pays alike, with the static energy
     of the device time they take."""
     profile = pricer.profile
-    terms = inference_terms(profile, pricer.device, device_ops, 0.0, pricer.link_terms(input_shape, output_shape))
+    terms = inference_terms(profile, pricer.device, device_ops, 0.0, pricer.link_terms(input_shape, output_shape),
+                            pricer.host)
     static_w = profile.energy.static_power_w
     out = []
     for term in terms:
