@@ -1,8 +1,9 @@
 """Tabular output in one style for every command and the Python API: CSV, JSON (records)
 or Parquet files, and pandas DataFrames.
 
-One numeric format: floats are rounded to `SIGNIFICANT` significant digits in CSV and JSON
-alike (the model's own precision is far coarser); JSON is indented by `JSON_INDENT`.
+One numeric format: floats as Python writes them (the shortest text that reads back to the
+same number) in CSV and JSON alike, non-finite values empty (CSV) or null (JSON); JSON is
+indented by `JSON_INDENT`.
 pandas (`pip install 'edgesim[frames]'`) is needed only for DataFrames and Parquet, which
 also needs pyarrow; the rest is the standard library.
 """
@@ -21,14 +22,14 @@ from graphs.errors import EdgesimError
 from graphs.files import atomic_file, write_text
 
 FORMATS = ("csv", "json", "parquet")
-SIGNIFICANT = 9
 JSON_INDENT = 2
 
 
 def number(value: Any) -> Any:
-    """A float rounded to `SIGNIFICANT` significant digits (non-finite as None); other values as they are."""
+    """A float as it is (non-finite as None), a numpy scalar as its Python value; other
+    values as they are."""
     if isinstance(value, float):
-        return float(f"{value:.{SIGNIFICANT}g}") if math.isfinite(value) else None
+        return value if math.isfinite(value) else None
     if hasattr(value, "item") and not isinstance(value, str | bytes):  # a numpy scalar
         return number(value.item())
     return value
