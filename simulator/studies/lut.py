@@ -2,7 +2,8 @@
 one (OFA's and NNI's latency tables: one entry per block signature with its latency).
 
 Every block choice at every position is priced alone, as the segment fast path prices it:
-its kept ops, each at its cost, plus the static energy the device draws while they run.
+its kept ops, each at its cost, plus the energy of the power drawn over their time (the
+device's busy power and the boundary's idle power: both linear in time, so they add up).
 Entries are keyed by signature, `CHOICE-input:HxWxC-output:HxWxC` (a choice that recurs
 with the same shapes is one entry, with every position it occurs at). The per-inference
 graph terms that do not depend on the architecture (link transfers, the call into an
@@ -25,9 +26,9 @@ from typing import Any
 from graphs.errors import EdgesimError
 from graphs.ops import Shape
 from simulator.engine.fastpath import SegmentPricer
-from simulator.engine.terms import inference_terms
+from simulator.engine.terms import inference_terms, power_terms
 from simulator.hardware.profile import Profile
-from simulator.results import TermKind
+from simulator.results import DEVICE, HOST, TermKind
 
 # Terms that depend on the whole network, not on its blocks one by one (for cost models that have them).
 PER_NETWORK = {TermKind.PARAMETER_STREAMING: "weights past the parameter cache, streamed every inference; "
@@ -86,7 +87,6 @@ def space_table(space: str, profile: Profile, **options: Any) -> LookupTable:
 
     module = SPACES[space]
     pricer = SegmentPricer(profile)
-    static_w = profile.energy.static_power_w
     entries: dict[str, Entry] = {}
     seen: set[tuple[str, str]] = set()
     per_network = {kind.value: note for kind, note in PER_NETWORK.items() if hasattr(pricer.device, "parameter_cache")}
@@ -116,7 +116,7 @@ def space_table(space: str, profile: Profile, **options: Any) -> LookupTable:
             entry = entries.get(key)
             if entry is None:
                 entry = entries[key] = Entry(key, choice, shape, out, latency,
-                                             cost.energy_j + static_w * latency)
+                                             cost.energy_j + _power(pricer, latency, latency))
             entry.positions.append(segment.scope)
             shape = out
         output_shape = shape
@@ -133,20 +133,26 @@ def _output(pricer: SegmentPricer, segment: Any, shape: Shape) -> Shape:
 
 def _fixed_terms(pricer: SegmentPricer, device_ops: Sequence[Any], input_shape: Shape,
                  output_shape: Shape) -> list[GraphTerm]:
-    """The terms of an inference that every architecture pays alike, with the static energy
-    of the device time they take."""
+    """The terms of an inference that every architecture pays alike, each with the energy
+    of the power drawn over its time."""
     profile = pricer.profile
     terms = inference_terms(profile, pricer.device, device_ops, 0.0, pricer.link_terms(input_shape, output_shape),
                             pricer.host)
-    static_w = profile.energy.static_power_w
     out = []
     for term in terms:
-        if term.kind in PER_NETWORK or term.kind.is_static:
+        if term.kind in PER_NETWORK or term.kind.is_power:
             continue
-        on_device = term.kind == TermKind.INFERENCE  # device time: static power runs; link time: not
-        energy = term.energy_j + (static_w * term.latency_s if on_device else 0.0)
+        unit = term.kind.busy_unit
+        energy = term.energy_j + _power(pricer, term.latency_s if unit == DEVICE else 0.0, term.latency_s,
+                                        term.latency_s if unit == HOST else 0.0)
         out.append(GraphTerm(term.name, term.latency_s, energy, term.note))
     return out
+
+
+def _power(pricer: SegmentPricer, device_s: float, latency_s: float, host_s: float = 0.0) -> float:
+    """The power terms' energy over this much device time, host time and inference time
+    (linear in each, so the parts add up to the network's)."""
+    return sum(t.energy_j for t in power_terms(pricer.profile, device_s, pricer.host, host_s, latency_s))
 
 
 def _hwc(shape: Shape) -> str:
