@@ -133,7 +133,7 @@ def test_model_errors():
     predictor = Predictor(DEVICES[0])
     with pytest.raises(EdgesimError, match="fits no search space"):
         predictor.predict([[0, 1, 2]])
-    with pytest.raises(EdgesimError, match="a model spec is a string"):
+    with pytest.raises(EdgesimError, match="a model is a spec string"):
         predictor.predict([3.5])
     with pytest.raises(EdgesimError, match="unknown option"):
         predictor.predict(["nasbench201(variant='latbench', colour='red')"])
