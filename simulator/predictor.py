@@ -123,8 +123,10 @@ class Predictor:
                     del memo[next(iter(memo))]  # the oldest entry
                 memo[key] = found
             pairs.append(found)
-        columns = [self._checked([p[METRICS.index(m)] for p in pairs], m) * f
-                   for m, f in zip(names, factors, strict=True)]
+        import numpy
+
+        table = numpy.asarray(pairs, dtype=float).reshape(-1, 2)  # one conversion for every metric
+        columns = [self._checked(table[:, METRICS.index(m)], m) * f for m, f in zip(names, factors, strict=True)]
         return columns[0] if metrics is None else dict(zip(names, columns, strict=True))
 
     def predict_frame(self, models: Iterable[Any], metrics: Sequence[str] = METRICS, **kwargs: Any) -> Any:
@@ -149,7 +151,7 @@ class Predictor:
         batch = options.pop("batch", None)
         return self.predict(archs, metric, batch=batch, space=space, **options)
 
-    def _checked(self, values: list[float], metric: str) -> np.ndarray:
+    def _checked(self, values: Sequence[float] | np.ndarray, metric: str) -> np.ndarray:
         """Milliseconds or millijoules, once every value is finite (and latencies positive)."""
         import numpy  # lazily: `import simulator` (and so `edgesim --help`) stays light
 
