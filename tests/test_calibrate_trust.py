@@ -221,7 +221,7 @@ def test_validate_side_by_side_leaves_fitted_rows_out(
 def test_readme_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The README's calibrate / validate / predict --interval walk-through, with what the
     README says about it: the fit holds on the 733 other cells, the pointwise efficiency
-    falls from 0.6 to about 0.03 and a warning says so with the zoo models it moves."""
+    falls from the stock value to about 0.03 and a warning says so with the zoo models it moves."""
     from refdata import refdata_path
 
     ref = str(refdata_path("latbench-mobile-cpu-sd855-kryo485-int8.csv"))
@@ -231,12 +231,15 @@ def test_readme_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     text = capsys.readouterr().out
     assert "chosen by leave-one-out:" in text and "held out: 733 rows" in text
     warning = next(line for line in text.splitlines() if line.startswith("warning: fields moved"))
-    assert "efficiency.pointwise 0.6 -> 0.0" in warning and "zoo models whose prediction moves most" in warning
+    stock_pointwise = load_profile("pixel4-cpu").get("efficiency.pointwise")
+    assert f"efficiency.pointwise {stock_pointwise:.3g} -> 0.0" in warning
+    assert "zoo models whose prediction moves most" in warning
     assert main(["validate", "--device", out, "--reference", ref, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["n"] == 733 and data["rows_fitted_left_out"] == 20
     assert data["kendall"] >= 0.85 and data["mape"] <= 0.05
-    assert data["stock"]["device"] == "pixel4-cpu" and data["stock"]["mape"] > 0.5
+    # The stock profile was fitted on 30 other rows of this file (tools/fit_stock_profiles.py).
+    assert data["stock"]["device"] == "pixel4-cpu" and data["stock"]["mape"] <= 0.15
     assert 0.7 <= data["interval"]["coverage"] <= 0.9
     assert main(["predict", "mobilenet_v2", "--device", out, "--interval", "0.8", "--json"]) == 0
     pred = json.loads(capsys.readouterr().out)

@@ -87,16 +87,19 @@ def source_gaps(name: str) -> list[str]:
 def test_conv_cost_by_hand():
     """A 1x1 conv, 16 -> 16 channels on 8x6: the d32 layout pads both channel counts to 32
     and the width to 4 columns, so the lanes do 8*8*32*32 MACs for the 8*6*16*16 real ones."""
-    dsp = cost_model(load_profile("hexagon-690"))
+    profile = load_profile("hexagon-690")
+    dsp = cost_model(profile)
     op = Op("c", Kind.CONV2D, ((1, 16, 8, 6),), (1, 16, 8, 6), bits=8)
     cost = dsp.cost(op)
     peak = 4 * 128 * 2 * 1.0e9  # contexts x lanes x MACs per lane-cycle x clock
     padded = 8 * 8 * 32 * 32
     assert dsp.padded_work(op) == padded
-    assert cost.compute_s == pytest.approx(padded / (peak * 0.5))  # pointwise efficiency
+    assert cost.compute_s == pytest.approx(padded / (peak * profile.get("efficiency.pointwise")))
     # Activations (32*8*8 padded bytes each) stay in L2, the 256 weight bytes come from DRAM.
-    assert cost.memory_s == pytest.approx(2 * 2048 / 128e9 + 256 / 15e9)
-    assert cost.overhead_s == pytest.approx(5e-6 + 5e-6)  # per op + weights set-up
+    l2, dram = profile.get("memory.cache_bw_bytes_per_s"), profile.get("memory.dram_bw_bytes_per_s")
+    assert cost.memory_s == pytest.approx(2 * 2048 / l2 + 256 / dram)
+    # per op + weights set-up
+    assert cost.overhead_s == pytest.approx(profile.get("overhead.per_op_s") + profile.get("overhead.weights_s"))
     assert cost.latency_s == pytest.approx(cost.compute_s + cost.overhead_s)
     assert (cost.bound, cost.unit) == ("overhead", "dsp")
     assert cost.energy_j == pytest.approx(padded * 1e-12 + 256 * 40e-12 + (256 + 4096) * 2e-12)

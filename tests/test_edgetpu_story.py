@@ -13,7 +13,10 @@ from graphs import build
 from simulator.engine import simulate
 from simulator.hardware.profile import device_names, load_profile
 
-CPU_DEVICES = [d for d in device_names() if load_profile(d).kind == "cpu"]
+# The story's CPUs are mobile and desktop cores under TFLite/onnxruntime, where time follows
+# MACs. Not a server core under PyTorch eager (HELP's Xeon), whose depthwise convs were
+# measured at about 1 % of peak: there the depthwise-heavy network is the slow one.
+CPU_DEVICES = [d for d in device_names() if load_profile(d).kind == "cpu" and d != "xeon-gold-6226-pytorch"]
 
 
 @pytest.fixture(scope="module")

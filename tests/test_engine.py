@@ -37,7 +37,9 @@ kind = "cpu"
 """ + TOP + """[compute]
 clock_hz = 1e9
 cores = 1
-peak_macs_per_s = { int8 = 1e9 }
+macs_per_cycle = { int8 = 1 }
+parallel_efficiency = 1.0
+vector_bits = 8
 [efficiency]
 conv = 1.0
 pointwise = 1.0
@@ -47,10 +49,21 @@ elementwise = 1.0
 pool = 1.0
 data = 1.0
 softmax = 1.0
+[dispatch]
+conv = 0.0
+pointwise = 0.0
+depthwise = 0.0
+dense = 0.0
+elementwise = 0.0
+pool = 0.0
+data = 0.0
+softmax = 0.0
 [memory]
 dram_bw_bytes_per_s = 1e15
 [overhead]
 per_op_s = 0.0
+per_inference_s = 0.0
+thread_wake_s = 0.0
 """ + COMMON.format(static=0.0)
 
 

@@ -98,7 +98,9 @@ def gen_profiles(rng: random.Random, work: Path) -> Iterator[list[str]]:
         text = (profile_dir() / f"{rng.choice(names)}.toml").read_text()
         lines = text.splitlines()
         edit = rng.random()
-        values = [i for i, line in enumerate(lines) if re.match(r"^\w+ = ", line)]
+        # Keys the loader checks: not the free-form [calibration] record at the end.
+        end = next((i for i, line in enumerate(lines) if line.startswith("[calibration")), len(lines))
+        values = [i for i, line in enumerate(lines[:end]) if re.match(r"^\w+ = ", line)]
         i = rng.choice(values)
         key = lines[i].split(" = ")[0]
         if edit < 0.6:

@@ -91,13 +91,13 @@ def test_ill_typed_or_unknown_key_is_named(table: str, key: str, value: object, 
 
 def test_precision_needs_peak_and_energy_entries() -> None:
     raspi4 = load_profile("raspi4-cpu")
-    assert "fp16" not in raspi4.hw.compute.peak_macs_per_s  # the A72 has no fp16 arithmetic
+    assert "fp16" not in raspi4.hw.compute.macs_per_cycle  # the A72 has no fp16 arithmetic
     with pytest.raises(EdgesimError, match=r"energy\.energy_per_mac_j' has no entry for precision 'fp16'"):
         raspi4.replace(precision="fp16")
     data = mapping("raspi4-cpu")
     data["precision"] = "fp16"
     data["energy"]["energy_per_mac_j"]["fp16"] = 1e-12
-    with pytest.raises(EdgesimError, match="peak_macs_per_s' has no entry for precision 'fp16'"):
+    with pytest.raises(EdgesimError, match="macs_per_cycle' has no entry for precision 'fp16'"):
         CpuModel(profile_from_mapping(data, "dev.toml"))
 
 
@@ -135,7 +135,7 @@ def test_replace_rejects_unknown_ambiguous_and_invalid_fields() -> None:
     base = load_profile("pixel4-cpu")
     with pytest.raises(EdgesimError, match=r"no field 'memory.dram_bw'.*did you mean memory.dram_bw_bytes_per_s"):
         base.replace(**{"memory.dram_bw": 1e9})
-    with pytest.raises(EdgesimError, match=r"'fp32' is ambiguous: compute\.peak_macs_per_s\.fp32"):
+    with pytest.raises(EdgesimError, match=r"'fp32' is ambiguous: compute\.macs_per_cycle\.fp32"):
         base.replace(fp32=1e9)  # the peak and the energy per MAC both have one
     with pytest.raises(EdgesimError, match="must be a finite non-negative"):
         base.replace(per_op_s=-1e-6)

@@ -29,6 +29,11 @@ class FreeParameter:
     log_scale: bool = True
 
 
+def ceil_to(value: int, multiple: int) -> int:
+    """`value` rounded up to a multiple of `multiple` (padding to whole vectors or tiles)."""
+    return -(-value // multiple) * multiple
+
+
 def roofline(compute_s: float, memory_s: float, overhead_s: float) -> tuple[float, str]:
     """Latency of an op whose compute and memory overlap, plus a fixed overhead, and the
     part that dominated."""

@@ -4,6 +4,16 @@ Per op: the larger of compute time (work over peak × a per-category efficiency)
 memory time (bytes over bandwidth), plus a per-op dispatch overhead. MAC ops count MACs
 as work; other ops count element operations (`graphs.ops.op_work`).
 
+Peak = `macs_per_cycle[precision]` × `clock_hz` × the cores the runtime's threads use,
+each core beyond the first adding `parallel_efficiency` of one core. SIMD kernels work on
+whole vectors: the channel axis (the last axis of other ranks) is padded up to the
+`vector_bits` lanes at the precision, so a channel count just above a multiple of the lane
+count pays for a whole vector (the vector tail). Dispatch is `overhead.per_op_s` plus
+`dispatch[category]` (what the runtime redoes on every call of that kind: weight packing,
+layout conversion) plus, with more than one thread, `overhead.thread_wake_s` per extra
+thread. Each inference pays `overhead.per_inference_s` once: the runtime's invoke,
+quantizing the input and dequantizing the output, or the framework's call into the model.
+
 Memory: weights are read from DRAM (a single inference finds them cold); an activation
 tensor that fits in the cache level named by `memory.cache_bytes` is read or written there
 (its producer just wrote it), a larger one goes to DRAM. Energy = MACs × energy per MAC
@@ -14,6 +24,7 @@ The schema is `simulator.hardware.cpu.CpuHardware`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from graphs.ops import Op, op_work
 from simulator.costmodels.base import (
@@ -21,12 +32,13 @@ from simulator.costmodels.base import (
     CostModel,
     FreeParameter,
     cache_split,
+    ceil_to,
     memory_time,
     roofline,
 )
 from simulator.hardware.cpu import CpuHardware
 from simulator.hardware.profile import Profile
-from simulator.results import OpCost
+from simulator.results import OpCost, Term, TermKind
 
 
 class CpuModel(CostModel):
@@ -36,24 +48,44 @@ class CpuModel(CostModel):
         super().__init__(profile)
         hw: CpuHardware = profile.hw
         self.hw = hw
-        self.peak = hw.compute.peak_macs_per_s[profile.precision]
+        c = hw.compute
+        extra_cores = c.cores - 1
+        self.peak = c.macs_per_cycle[profile.precision] * c.clock_hz * (1 + extra_cores * c.parallel_efficiency)
         self.efficiency = hw.efficiency.as_dict()
         self.bytes_per_element = profile.bytes_per_element
+        self.lanes = max(1, c.vector_bits // (8 * profile.bytes_per_element))
+        per_op = hw.overhead.per_op_s + extra_cores * hw.overhead.thread_wake_s
+        self.overhead_s = {k: per_op + v for k, v in hw.dispatch.as_dict().items()}
+
+    def vector_tail(self, op: Op) -> float:
+        """Lane operations issued per useful one: the channel axis (NCHW) or the last
+        axis padded up to whole vectors."""
+        shape = op.output
+        channels = shape[1] if len(shape) == 4 else shape[-1]
+        if not channels:
+            return 1.0
+        return ceil_to(channels, self.lanes) / channels
 
     def op_cost(self, op: Op) -> OpCost:
         size = self.bytes_per_element
         mem = self.hw.memory
         work = op_work(op)
-        compute = work / (self.peak * self.efficiency[op.category])
+        compute = work * self.vector_tail(op) / (self.peak * self.efficiency[op.category])
         dram, cached = cache_split((n * size for n in (*map(math.prod, op.inputs), op.out_elements)), mem.cache_bytes)
         dram += op.params * size
         memory = memory_time(dram, cached, mem.dram_bw_bytes_per_s, mem.cache_bw_bytes_per_s)
-        overhead = self.hw.overhead.per_op_s
+        overhead = self.overhead_s[op.category]
         latency, bound = roofline(compute, memory, overhead)
         energy = self.dynamic_energy(op.macs, dram, cached)
         # Share of the MAC peak used, for MAC ops (element ops are not MACs).
         utilisation = work / (self.peak * latency) if op.macs else None
         return OpCost(latency, energy.total_j, compute, memory, overhead, bound, self.unit, utilisation, "", *energy)
+
+    def graph_terms(self, ops: Sequence[Op]) -> list[Term]:
+        if not ops:
+            return []
+        return [Term(self.hw.overhead.per_inference_s, 0.0, TermKind.INFERENCE, "inference",
+                     "runtime per inference: invoke, input quantize / output dequantize")]
 
     @classmethod
     def free_parameters(cls, profile: Profile) -> list[FreeParameter]:

@@ -27,16 +27,13 @@ from simulator.costmodels.base import (
     CostModel,
     FreeParameter,
     cache_split,
+    ceil_to,
     memory_time,
     roofline,
 )
 from simulator.hardware.dsp import DspHardware
 from simulator.hardware.profile import Profile
 from simulator.results import OpCost
-
-
-def ceil_to(value: int, multiple: int) -> int:
-    return -(-value // multiple) * multiple
 
 
 class DspModel(CostModel):

@@ -129,7 +129,9 @@ class GpuModel(CostModel):
         latency, bound = launched(compute, memory, overhead, hw.overhead.launch_overlap)
 
         energy = self.dynamic_energy(op.macs / reduction, dram, cached + operands * size)
-        work = op_work(op)
+        # Winograd kernels issue `reduction` times fewer multiplies than the direct MACs:
+        # the share of the peak they use counts the multiplies issued.
+        work = op_work(op) / reduction
         utilisation = work / (self.peak * latency) if latency > 0 else None
         filled = blocks / (hw.compute.units * hw.tiling.blocks_per_unit)
         note = f"{filled:.2f} waves -> {waves}" if waves >= 1.1 * filled else ""

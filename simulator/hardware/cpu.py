@@ -12,10 +12,12 @@ from simulator.hardware.fields import BYTES, COUNT, OPTIONAL_RATE, PER_PRECISION
 
 @dataclass(frozen=True)
 class CpuCompute:
-    clock_hz: Annotated[float, RATE]  # the clock `peak_macs_per_s` was derived at (documentation)
-    cores: Annotated[int, COUNT]  # cores the runtime uses (documentation: `peak_macs_per_s` covers them)
-    # precision -> MAC/s over `cores` cores at `clock_hz`
-    peak_macs_per_s: Annotated[FrozenMap, PER_PRECISION, RATE]
+    clock_hz: Annotated[float, RATE]
+    # cores the runtime's threads run on (1: single-thread, as the measurement campaigns ran)
+    cores: Annotated[int, COUNT]
+    macs_per_cycle: Annotated[FrozenMap, PER_PRECISION, RATE]  # precision -> MACs one core issues per cycle
+    parallel_efficiency: Annotated[float, SHARE]  # share of a core's peak each core beyond the first adds
+    vector_bits: Annotated[int, COUNT]  # SIMD register width: channels are padded to whole vectors
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,17 @@ class CpuMemory:
 @dataclass(frozen=True)
 class CpuOverhead:
     per_op_s: Annotated[float, SECONDS]  # dispatch cost of one op in the runtime
+    # once per inference: invoke, input quantize / output dequantize
+    per_inference_s: Annotated[float, SECONDS]
+    thread_wake_s: Annotated[float, SECONDS]  # per op and per thread beyond the first: wake-up and join
 
 
 @dataclass(frozen=True)
 class CpuHardware:
     compute: CpuCompute
     efficiency: Annotated[CategoryTable, SHARE]  # share of peak achieved per op category
+    # set-up of one op of each category beyond `overhead.per_op_s`, in seconds: what the
+    # runtime does on every call of that kind (weight packing, layout conversion)
+    dispatch: Annotated[CategoryTable, SECONDS]
     memory: CpuMemory
     overhead: CpuOverhead

@@ -6,7 +6,7 @@ A schema field's type may carry constraints with `typing.Annotated`; the profile
     clock_hz: Annotated[float, POSITIVE]
     launch_overlap: Annotated[float, Range(ge=0, le=1)]
     dataflow: Annotated[str, OneOf(DATAFLOWS)]
-    peak_macs_per_s: Annotated[FrozenMap, PER_PRECISION, POSITIVE]
+    macs_per_cycle: Annotated[FrozenMap, PER_PRECISION, POSITIVE]
 
 A constraint on a table, list or map applies to each of its members. Every number is
 also finite and non-negative without saying so.

@@ -1,0 +1,143 @@
+"""Stock profiles against the measurements of their own chip and runtime, on the rows they
+were NOT fitted to.
+
+Each stock profile of `tools/fit_stock_profiles.py` lists its fitted rows in
+`[calibration].fitted_rows`; every other row of its development files (and of its
+published labels) checks it here. Nothing is fitted at test time.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulator.hardware.profile import load_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import fit_stock_profiles as stock  # noqa: E402
+
+REFDATA = ROOT.parent / "shared" / "refdata"
+
+# Before: the stock profile of the chip on main before issue 12 (143101f), no calibration,
+# scored on every row of the file: (profile, MAPE, share within ±10 %, Kendall tau).
+BEFORE = {
+    "latbench-mobile-cpu-sd855-kryo485-int8.csv": ("pixel4-cpu", 0.840, 0.00, 0.729),
+    "latbench-mobile-dsp-sd855-hexagon690-int8.csv": ("hexagon-690", 0.547, 0.00, 0.784),
+    "latbench-mobile-gpu-sd855-adreno640-int8.csv": ("adreno-640", 0.173, 0.27, 0.661),
+    "latbench-embedded-gpu-jetson-nano-fp32.csv": ("jetson-nano", 0.878, 0.00, 0.780),
+    "latbench-embedded-gpu-jetson-nano-fp16.csv": ("jetson-nano", 0.616, 0.00, 0.633),
+    "hwnasbench-nb201-pixel3.csv": ("pixel3-cpu", 0.214, 0.17, 0.805),
+    "hwnasbench-nb201-raspi4.csv": ("raspi4-cpu", 0.391, 0.01, 0.862),
+    "help-nb201-pixel2.csv": ("pixel2-cpu", 0.319, 0.20, 0.643),
+    "help-fbnet-pixel2.csv": ("pixel2-cpu", 0.432, 0.00, 0.518),
+    "help-nb201-gold_6226.csv": ("x86-desktop-cpu", 0.942, 0.00, 0.642),
+    "help-fbnet-gold_6226.csv": ("x86-desktop-cpu", 0.994, 0.00, 0.589),
+    "help-nb201-1080ti_1.csv": ("gtx-1080ti", 0.877, 0.00, 0.649),
+    "help-fbnet-1080ti_1.csv": ("gtx-1080ti", 0.919, 0.00, 0.320),
+    "help-fbnet-titan_rtx_1.csv": ("gtx-1080ti", 0.894, 0.00, 0.333),
+    "help-fbnet-samsung_a50.csv": ("pixel4-cpu", 0.958, 0.00, 0.671),
+    "hwnasbench-anchors-jetson-tx2.csv": ("jetson-tx2", 0.631, 0.00, -0.181),
+}
+MAPE_BAR = 0.15
+WITHIN_BAR = 0.50
+PUBLISHED_BAR = 0.15
+
+# Files where the bar is not reached, with what was measured (README, "Stock profiles").
+MISSES = {
+    "help-nb201-pixel2.csv": (
+        "48 % of rows within ±10 % (MAPE 11 %, tau 0.76): HELP's Pixel 2 latencies are whole "
+        "milliseconds (10-20 ms), so ±1 ms steps are ±5-10 %; the best per-op-additive model "
+        "fitted on ALL rows reaches 42 %"),
+    "help-fbnet-samsung_a50.csv": (
+        "tau 0.60 < 0.67 (MAPE 7 %, 77 % within ±10 %): 753 of 800 rows tie on whole "
+        "milliseconds; a MACs count ranks them at 0.71, the best per-op-additive model fitted "
+        "on ALL rows at 0.75"),
+    "help-fbnet-gold_6226.csv": (
+        "MAPE 16.5 %, 34 % within ±10 %, tau 0.49: fitted jointly with the NB201 file of the "
+        "same campaign, whose convs run ~25x faster per MAC than FBNet's (best per-op-additive "
+        "model on ALL rows: MAPE 10 %, 60 % within ±10 %, tau 0.69)"),
+}
+# raspi4-cpu's published rows come from two TFLite campaigns that disagree: NobuoTsukamoto's
+# single-thread XNNPACK SSDLite rows and DeepEdgeBench's (runtime-default threads): its
+# MobileNetV2 (0.3 GMAC) takes 199 ms where SSDLite-MobileNetV2 (0.8 GMAC) takes 210 ms.
+PUBLISHED_MISSES = {
+    "raspi4-cpu@fp32": "MAPE 28 % on the 2 check rows: two campaigns ~2.5x apart per MAC (see above)",
+    "raspi4-cpu@int8": "MAPE 34 % on the 2 check rows: two campaigns ~2.5x apart per MAC (see above)",
+}
+
+CASES = [(fit, f.name) for fit in stock.STOCK_FITS for f in fit.files]
+
+
+def _source(fit: stock.StockFit, name: str) -> stock.Source:
+    profile = load_profile(fit.profile)
+    try:
+        sources = stock.sources(fit, profile, REFDATA)
+    except FileNotFoundError as missing:
+        pytest.skip(f"reference data {missing} not present (../shared/refdata next to the repo)")
+    return next(s for s in sources if s.name == name)
+
+
+def test_every_development_file_has_a_before_figure() -> None:
+    assert {name for _, name in CASES} == set(BEFORE)
+
+
+@pytest.mark.parametrize(("fit", "name"), [
+    pytest.param(fit, name, id=name,
+                 marks=[pytest.mark.xfail(strict=True, reason=MISSES[name])] if name in MISSES else [])
+    for fit, name in CASES
+])
+def test_stock_profile_on_the_rows_it_was_not_fitted_to(fit: stock.StockFit, name: str) -> None:
+    profile = load_profile(fit.profile)
+    source = _source(fit, name)
+    fitted, checked = stock.split(source)
+    # The profile records exactly the tool's subset of this file; every other row checks.
+    recorded = set(profile.calibration["fitted_rows"])
+    assert {stock.row_id(r) for r in fitted} <= recorded
+    assert stock.checked_rows(profile, source) == checked
+    assert len(checked) >= len(source.rows) // 2
+    m = stock.score(profile, source, checked)
+    tau_before = BEFORE[name][3]
+    assert m.mape <= MAPE_BAR, m
+    assert m.within_10pct >= WITHIN_BAR, m
+    assert m.kendall >= tau_before, m
+
+
+PUBLISHED = [(fit, label) for fit in stock.STOCK_FITS for label in fit.published]
+
+
+@pytest.mark.parametrize(("fit", "label"), [
+    pytest.param(fit, label, id=label, marks=[pytest.mark.xfail(strict=True, reason=PUBLISHED_MISSES[label])]
+                 if label in PUBLISHED_MISSES else [])
+    for fit, label in PUBLISHED
+])
+def test_stock_profile_keeps_published_rows_of_its_device(fit: stock.StockFit, label: str) -> None:
+    profile = load_profile(fit.profile)
+    source = next(s for s in stock.sources(fit, profile, REFDATA) if s.name == f"published {label}"
+                  ) if REFDATA.is_dir() else None
+    if source is None:
+        pytest.skip("reference data not present (../shared/refdata next to the repo)")
+    checked = stock.checked_rows(profile, source)
+    assert checked, label
+    m = stock.score(profile, source, checked)
+    assert m.mape <= PUBLISHED_BAR, m
+
+
+def test_row_ids_name_file_and_line() -> None:
+    rows = [r for r in stock.load_reference("published") if r.device == "raspi4-cpu@fp32"]
+    assert rows and all(stock.row_id(r) == f"published:{r.line}" for r in rows)
+    # The shipped set's line numbers count the header as line 1, as the CSV is read.
+    text = (ROOT / "simulator" / "data" / "published.csv").read_text().splitlines()
+    assert all(text[r.line - 1].startswith(r.model.split("(")[0]) for r in rows)
+
+
+def test_fitted_subset_is_seeded_and_small() -> None:
+    rows = list(range(800))
+    chosen = stock.fitted_subset(rows)
+    assert chosen == stock.fitted_subset(rows) and len(chosen) == stock.ROWS_PER_FILE
+    assert len(stock.fitted_subset(list(range(15)))) == 7
+    assert math.isclose(len(set(chosen)), len(chosen))

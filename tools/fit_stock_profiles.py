@@ -1,0 +1,355 @@
+"""Fit the stock profiles to public measurements of their chip and runtime.
+
+    python tools/fit_stock_profiles.py [--write] [--only NAME ...] [--lofo] [--refdata DIR]
+
+Each entry of `STOCK_FITS` names a shipped profile, the development files of
+`../shared/refdata` measured on its chip under its runtime (with the precision the file
+ran at), the labels of its rows in the shipped `published` set, and the physically named
+fields the fit may move. Rows are fitted on a SUBSET and every other row checks:
+
+- a development file: `ROWS_PER_FILE` rows drawn with `SEED` (`fitted_subset`); a file
+  smaller than twice that gives half its rows;
+- a `published` label: the rows sorted by latency (then spec), odd positions fitted.
+
+Fit: `scipy.optimize.least_squares` on log(predicted / measured) — relative error — each
+source (file or published label) weighted alike whatever its row count, plus a weak prior
+(`PRIOR_WEIGHT` per e-fold) towards the profile's current values, so fields the rows
+cannot see stay where their source put them. Fields are fitted in log space within
+`BOUNDS`.
+
+`--write` puts the fitted values into hw_profiles/<name>.toml (every other line and its
+source stay as written) and replaces the `[calibration]` table:
+
+    [calibration]
+    tool = "tools/fit_stock_profiles.py"
+    fitted_rows = ["<file>:<line>", ..., "published:<line>"]   # 1-based CSV lines, header 1
+    [calibration.residual_mape]   # per source, on its fitted rows
+    [calibration.check]           # per source, on the rows NOT fitted: n, mape, within_10pct, kendall
+
+`--lofo` refits each profile with one development file left out and scores that file
+(the test of whether the fields are physical or merely fitted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from graphs.flat import FlatGraph  # noqa: E402
+from simulator.engine import run  # noqa: E402
+from simulator.hardware.profile import Profile, load_profile  # noqa: E402
+from simulator.reference import ReferenceRow, load_reference, reference_graphs  # noqa: E402
+from simulator.validate import Metrics, metrics  # noqa: E402
+
+TOOL = "tools/fit_stock_profiles.py"
+REFDATA = ROOT.parent / "shared" / "refdata"
+SEED = 0
+ROWS_PER_FILE = 30
+PRIOR_WEIGHT = 0.02
+
+CPU_FIELDS = (
+    "efficiency.conv", "efficiency.pointwise", "efficiency.depthwise", "efficiency.elementwise",
+    "efficiency.pool", "overhead.per_op_s", "overhead.per_inference_s",
+    "memory.dram_bw_bytes_per_s", "memory.cache_bw_bytes_per_s",
+)
+# PyTorch eager on a CPU: each call of a conv packs its weights and converts layouts again.
+PYTORCH_CPU_FIELDS = (*CPU_FIELDS, "dispatch.conv", "dispatch.pointwise", "dispatch.depthwise",
+                      "dispatch.elementwise")
+DSP_FIELDS = (
+    "efficiency.conv", "efficiency.pointwise", "efficiency.elementwise", "efficiency.pool",
+    "overhead.per_op_s", "overhead.weights_s", "memory.dram_bw_bytes_per_s",
+    "memory.cache_bw_bytes_per_s", "offload.invocation_overhead_s",
+)
+GPU_FIELDS = (
+    "efficiency.conv", "efficiency.pointwise", "efficiency.depthwise", "efficiency.elementwise",
+    "efficiency.pool", "overhead.launch_s", "overhead.per_inference_s",
+    "memory.dram_bw_bytes_per_s", "memory.cache_bw_bytes_per_s",
+)
+# TensorRT adds reformat kernels around convs (launches per op above 1).
+TENSORRT_FIELDS = (*GPU_FIELDS, "kernels.conv", "kernels.pointwise")
+# PyTorch eager on a GPU: cuDNN runs depthwise and grouped convs as several kernels.
+PYTORCH_GPU_FIELDS = (*GPU_FIELDS, "kernels.conv", "kernels.depthwise")
+# (lower, upper) of a fitted field, by its last dotted part.
+BOUNDS = {
+    "conv": (0.01, 1.0), "pointwise": (0.01, 1.0), "depthwise": (0.01, 1.0), "dense": (0.01, 1.0),
+    "elementwise": (0.01, 1.0), "pool": (0.01, 1.0),
+    "per_op_s": (1e-8, 1e-2), "per_inference_s": (1e-7, 1e-1), "weights_s": (1e-8, 1e-2),
+    "launch_s": (1e-7, 1e-2), "invocation_overhead_s": (1e-7, 1e-1),
+    "dram_bw_bytes_per_s": (1e8, 3e12), "cache_bw_bytes_per_s": (1e8, 2e13),
+    "int8": (1.0, 256.0), "launch_overlap": (1e-3, 1.0),
+    # kernel launches per op of a category: 1 where the runtime runs the op as one kernel
+    "kernels.conv": (1.0, 50.0), "kernels.pointwise": (1.0, 50.0), "kernels.depthwise": (1.0, 50.0),
+    "dispatch.conv": (1e-8, 1e-2), "dispatch.pointwise": (1e-8, 1e-2), "dispatch.depthwise": (1e-8, 1e-2),
+    "dispatch.elementwise": (1e-8, 1e-2),
+}
+
+
+@dataclass(frozen=True)
+class DevFile:
+    """A development file and the precision the profile prices it at (None: the profile's)."""
+
+    name: str
+    precision: str | None = None
+
+
+@dataclass(frozen=True)
+class StockFit:
+    profile: str
+    files: tuple[DevFile, ...]
+    published: tuple[str, ...]  # `device@precision` labels in the shipped published set
+    fields: tuple[str, ...]
+
+
+STOCK_FITS = (
+    StockFit("pixel4-cpu", (DevFile("latbench-mobile-cpu-sd855-kryo485-int8.csv"),), (), CPU_FIELDS),
+    StockFit("hexagon-690", (DevFile("latbench-mobile-dsp-sd855-hexagon690-int8.csv"),), (), DSP_FIELDS),
+    StockFit("adreno-640", (DevFile("latbench-mobile-gpu-sd855-adreno640-int8.csv"),),
+             ("adreno-640@fp16", "adreno-640@fp32"), GPU_FIELDS),
+    StockFit("jetson-nano", (DevFile("latbench-embedded-gpu-jetson-nano-fp16.csv"),), (), TENSORRT_FIELDS),
+    StockFit("jetson-nano-fp32", (DevFile("latbench-embedded-gpu-jetson-nano-fp32.csv"),), (), TENSORRT_FIELDS),
+    StockFit("pixel3-cpu-pytorch-tflite", (DevFile("hwnasbench-nb201-pixel3.csv"),), (), CPU_FIELDS),
+    StockFit("raspi4-cpu-pytorch-tflite", (DevFile("hwnasbench-nb201-raspi4.csv"),), (), CPU_FIELDS),
+    # Published TFLite rows only (SSDLite and MobileNet benchmarks): few rows, few fields.
+    StockFit("raspi4-cpu", (), ("raspi4-cpu@fp32", "raspi4-cpu@int8"),
+             ("efficiency.pointwise", "efficiency.depthwise", "compute.macs_per_cycle.int8")),
+    StockFit("pixel2-cpu-pytorch", (DevFile("help-nb201-pixel2.csv"), DevFile("help-fbnet-pixel2.csv")),
+             (), PYTORCH_CPU_FIELDS),
+    StockFit("samsung-a50-cpu-pytorch", (DevFile("help-fbnet-samsung_a50.csv"),), (), PYTORCH_CPU_FIELDS),
+    StockFit("xeon-gold-6226-pytorch",
+             (DevFile("help-nb201-gold_6226.csv"), DevFile("help-fbnet-gold_6226.csv")), (), PYTORCH_CPU_FIELDS),
+    StockFit("gtx-1080ti-pytorch",
+             (DevFile("help-nb201-1080ti_1.csv"), DevFile("help-fbnet-1080ti_1.csv")), (),
+             PYTORCH_GPU_FIELDS),
+    StockFit("titan-rtx-pytorch", (DevFile("help-fbnet-titan_rtx_1.csv"),), (), PYTORCH_GPU_FIELDS),
+    # 15 rows, 7 fitted: only the costs that dominate a launch-bound PyTorch GPU.
+    StockFit("jetson-tx2-pytorch", (DevFile("hwnasbench-anchors-jetson-tx2.csv"),), (),
+             ("efficiency.conv", "overhead.launch_s", "overhead.per_inference_s", "kernels.depthwise")),
+)
+
+
+# -- which rows are fitted -----------------------------------------------------------------
+def fitted_subset(rows: Sequence[ReferenceRow]) -> list[ReferenceRow]:
+    """The rows of a development file the fit uses: `ROWS_PER_FILE` drawn with `SEED`
+    (half the file when it is smaller than twice that), in file order."""
+    n = min(ROWS_PER_FILE, len(rows) // 2)
+    order = np.random.default_rng(SEED).permutation(len(rows))
+    return [rows[i] for i in sorted(order[:n])]
+
+
+def published_subset(rows: Sequence[ReferenceRow]) -> list[ReferenceRow]:
+    """The published rows of one label the fit uses: by latency, odd positions."""
+    return sorted(rows, key=lambda r: (r.latency_ms, r.model))[1::2]
+
+
+def row_id(row: ReferenceRow) -> str:
+    """How `[calibration].fitted_rows` names a row: `<file basename>:<line>`, with the
+    shipped published set as `published`."""
+    stem = Path(row.file).name
+    return f"published:{row.line}" if stem == "published.csv" else f"{stem}:{row.line}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Rows of one file or published label, priced at one precision."""
+
+    name: str
+    precision: str
+    rows: tuple[ReferenceRow, ...]
+
+
+def sources(fit: StockFit, profile: Profile, refdata: Path) -> list[Source]:
+    """Every source of `fit` with all its rows; raises FileNotFoundError without refdata."""
+    out = []
+    for f in fit.files:
+        path = refdata / f.name
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        out.append(Source(f.name, f.precision or profile.precision, tuple(load_reference(path))))
+    if fit.published:
+        published = load_reference("published")
+        for label in fit.published:
+            rows = tuple(r for r in published if r.device == label)
+            out.append(Source(f"published {label}", label.split("@")[1], rows))
+    return out
+
+
+def split(source: Source) -> tuple[list[ReferenceRow], list[ReferenceRow]]:
+    """(fitted, checked) rows of a source."""
+    pick = published_subset if source.name.startswith("published") else fitted_subset
+    fitted = pick(source.rows)
+    ids = {row_id(r) for r in fitted}
+    return fitted, [r for r in source.rows if row_id(r) not in ids]
+
+
+def checked_rows(profile: Profile, source: Source) -> list[ReferenceRow]:
+    """The rows of `source` that `profile`'s `[calibration]` does not list as fitted."""
+    record = profile.calibration or {}
+    fitted = set(record.get("fitted_rows", ()))
+    return [r for r in source.rows if row_id(r) not in fitted]
+
+
+# -- pricing and fitting -------------------------------------------------------------------
+def predict_ms(profile: Profile, flats: Sequence[FlatGraph]) -> np.ndarray:
+    return np.array([run(f, profile).latency_s * 1e3 for f in flats])
+
+
+def score(profile: Profile, source: Source, rows: Sequence[ReferenceRow]) -> Metrics:
+    """Metrics of `profile` at the source's precision on `rows`."""
+    priced = profile if profile.precision == source.precision else profile.replace(precision=source.precision)
+    flats = [g.flat() for g in reference_graphs(rows)]
+    return metrics(predict_ms(priced, flats), [r.latency_ms for r in rows])
+
+
+def fit_fields(profile: Profile, fields: Sequence[str], groups: Sequence[tuple[Source, list[ReferenceRow]]]) -> Profile:
+    """`profile` with `fields` fitted to the rows of `groups` (log residuals, each group
+    weighted alike, a weak prior towards the current values)."""
+    from scipy.optimize import least_squares
+
+    prepared = []
+    for source, rows in groups:
+        flats = [g.flat() for g in reference_graphs(rows)]
+        measured = np.log([r.latency_ms for r in rows])
+        prepared.append((source.precision, flats, measured, 1.0 / math.sqrt(len(rows))))
+    low = [BOUNDS.get(f, BOUNDS.get(f.split(".")[-1]))[0] for f in fields]
+    high = [BOUNDS.get(f, BOUNDS.get(f.split(".")[-1]))[1] for f in fields]
+    # A field at 0 (a cost the hand-written profile left out) starts mid-range (in log).
+    x0 = np.log([min(max(float(profile.get(f)), lo), hi) if float(profile.get(f)) else math.sqrt(lo * hi)
+                 for f, lo, hi in zip(fields, low, high, strict=True)])
+    lower, upper = np.log(low), np.log(high)
+
+    def with_x(x: np.ndarray) -> Profile:
+        return profile.replace(**{f: float(math.exp(v)) for f, v in zip(fields, x, strict=True)})
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        fitted = with_x(x)
+        parts = []
+        for precision, flats, measured, weight in prepared:
+            priced = fitted if fitted.precision == precision else fitted.replace(precision=precision)
+            parts.append(weight * (np.log(predict_ms(priced, flats)) - measured))
+        parts.append(PRIOR_WEIGHT * (x - x0))
+        return np.concatenate(parts)
+
+    result = least_squares(residuals, x0, bounds=(lower, upper), method="trf", diff_step=1e-3, max_nfev=200)
+    return with_x(result.x)
+
+
+@dataclass
+class Outcome:
+    profile: Profile
+    fitted_rows: list[str]
+    residual: dict[str, float]
+    check: dict[str, Metrics]
+
+
+def fit_stock(fit: StockFit, refdata: Path, leave_out: str | None = None) -> Outcome:
+    """Fit one stock profile; `leave_out` drops one development file from the fit."""
+    base = load_profile(fit.profile)
+    srcs = sources(fit, base, refdata)
+    groups = [(s, split(s)[0]) for s in srcs if s.name != leave_out and split(s)[0]]
+    fitted = fit_fields(base, fit.fields, groups)
+    residual = {s.name: score(fitted, s, rows).mape for s, rows in groups}
+    check = {s.name: score(fitted, s, list(s.rows) if s.name == leave_out else split(s)[1])
+             for s in srcs if s.name == leave_out or split(s)[1]}
+    fitted_rows = [row_id(r) for _, rows in groups for r in rows]
+    return Outcome(fitted, fitted_rows, residual, check)
+
+
+# -- writing the profile -------------------------------------------------------------------
+def calibration_toml(outcome: Outcome) -> str:
+    lines = ["[calibration]", f'tool = "{TOOL}"',
+             f"seed = {SEED}", f"rows_per_file = {ROWS_PER_FILE}",
+             'split = "development files: seeded rows; published: sorted by latency, odd positions"',
+             "fitted_rows = ["]
+    lines += [f'    "{r}",' for r in outcome.fitted_rows]
+    lines += ["]", "", "[calibration.residual_mape]"]
+    lines += [f'"{name}" = {value:.4f}' for name, value in outcome.residual.items()]
+    for name, m in outcome.check.items():
+        lines += ["", f'[calibration.check."{name}"]', f"n = {m.n}", f"mape = {m.mape:.4f}",
+                  f"within_10pct = {m.within_10pct:.4f}"]
+        if not math.isnan(m.kendall):
+            lines.append(f"kendall = {m.kendall:.4f}")
+    return "\n".join(lines) + "\n"
+
+
+def write(outcome: Outcome, fields: Sequence[str]) -> None:
+    """Replace the fitted `key = value` lines, their sources and `[calibration]` in place."""
+    path = ROOT / "hw_profiles" / f"{outcome.profile.name}.toml"
+    text = path.read_text()
+    for dotted in fields:
+        table, key, *entry = dotted.split(".")
+        section = re.search(rf"^\[{table}\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
+        if not section or not re.search(rf"^{key} = ", section.group(1), re.M):
+            raise SystemExit(f"{path}: no {key} in [{table}]")
+        value = f"{float(outcome.profile.get(dotted)):.4g}"
+        if entry:  # one entry of an inline table: `key = { fp32 = 4, int8 = 8 }`
+            line = re.search(rf"^{key} = .*$", section.group(1), re.M).group(0)
+            new = re.sub(rf"\b{entry[0]} = [^,}}]+", f"{entry[0]} = {value}", line)
+            body = section.group(1).replace(line, new, 1)
+        else:
+            body = re.sub(rf"^{key} = .*$", f"{key} = {value}", section.group(1), count=1, flags=re.M)
+        text = text[: section.start(1)] + body + text[section.end(1):]
+        text = _mark_fitted(text, ".".join((table, key)), table)
+    text = re.split(r"^\[calibration[\].]", text, flags=re.M)[0].rstrip() + "\n\n" + calibration_toml(outcome)
+    path.write_text(text)
+
+
+FITTED_NOTE = f"fitted by {TOOL} to the [calibration] rows; start value: "
+
+
+def _mark_fitted(text: str, dotted: str, table: str) -> str:
+    """Prefix the field's source (or its table's) with the fit, once."""
+    for key in (dotted, table):
+        match = re.search(rf'^"{re.escape(key)}" = (".*")$', text, re.M)
+        if match:
+            old = json.loads(match.group(1))
+            if old.startswith(FITTED_NOTE):
+                return text
+            new = json.dumps(FITTED_NOTE + old)
+            return text[: match.start(1)] + new + text[match.end(1):]
+    raise SystemExit(f"{dotted}: no source line to mark as fitted")
+
+
+# -- command line --------------------------------------------------------------------------
+def _row(name: str, m: Metrics) -> str:
+    return f"  {name:48s} n={m.n:5d}  mape {m.mape:6.1%}  within10 {m.within_10pct:5.0%}  tau {m.kendall:6.3f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--write", action="store_true", help="update hw_profiles/<name>.toml")
+    parser.add_argument("--only", nargs="*", default=None, help="profiles to fit (default: all)")
+    parser.add_argument("--lofo", action="store_true", help="leave-one-file-out refits")
+    parser.add_argument("--refdata", type=Path, default=REFDATA)
+    args = parser.parse_args(argv)
+    chosen = [f for f in STOCK_FITS if args.only is None or f.profile in args.only]
+    for fit in chosen:
+        outcome = fit_stock(fit, args.refdata)
+        print(f"{fit.profile}: fitted {len(outcome.fitted_rows)} rows")
+        for name, value in outcome.residual.items():
+            print(f"  residual {name:39s} mape {value:6.1%}")
+        for name, m in outcome.check.items():
+            print(_row(name, m))
+        if args.write:
+            write(outcome, fit.fields)
+        if args.lofo:
+            sources_ = [f.name for f in fit.files] if len(fit.files) + bool(fit.published) > 1 else []
+            for left in sources_:
+                m = fit_stock(fit, args.refdata, leave_out=left).check[left]
+                print("  LOFO" + _row(left, m)[6:])
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
