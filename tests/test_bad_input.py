@@ -96,7 +96,8 @@ def test_an_absurd_prediction_is_an_error_not_a_number():
     (a one-MAC-per-second CPU: 300 M MACs take ten years); it is refused, not reported."""
     from simulator.hardware.profile import load_profile
 
-    profile = load_profile("pixel1-cpu").replace(**{"compute.peak_macs_per_s": {"fp32": 1.0, "int8": 1.0}})
+    profile = load_profile("pixel1-cpu").replace(
+        **{"compute.macs_per_cycle": {"fp32": 1.0, "int8": 1.0}, "compute.clock_hz": 1.0})
     with pytest.raises(EdgesimError, match="out of any physical range"):
         predict("mobilenet_v2", profile)
     with pytest.raises(EdgesimError, match="out of any physical range"):
@@ -312,10 +313,10 @@ def _profile(tmp_path, device: str, old: str, new: str, name: str = "edited.toml
 @pytest.mark.parametrize("device, old, new, key, message", [
     ("coral-usb", "link_bw_bytes_per_s = ", "link_bw_bytes_per_s = 0 #", "offload.link_bw_bytes_per_s",
      "must be at least 1"),
-    ("hexagon-690", "conv = 0.5", "conv = 0", "efficiency.conv", "must be"),
-    ("jetson-nano", "conv = 0.5", "conv = 0", "efficiency.conv", "must be"),
-    ("jetson-nano", "conv = 0.5", "conv = 1e6", "efficiency.conv", "must be"),
-    ("pixel1-cpu", "fp32 = 8.6e9", "fp32 = 5e-324", "compute.peak_macs_per_s.fp32", "must be"),
+    ("hexagon-690", "conv = 0.4049", "conv = 0", "efficiency.conv", "must be"),
+    ("jetson-nano", "conv = 0.5676", "conv = 0", "efficiency.conv", "must be"),
+    ("jetson-nano", "conv = 0.5676", "conv = 1e6", "efficiency.conv", "must be"),
+    ("pixel1-cpu", "fp32 = 4,", "fp32 = 5e-324,", "compute.macs_per_cycle.fp32", "must be"),
     ("pixel1-cpu", "per_op_s = 6.522e-06", "per_op_s = 1e308", "overhead.per_op_s", "must be at most 1"),
     ("pixel1-cpu", "static_power_w = 0.4", "static_power_w = 1e308", "energy.static_power_w", "must be at most"),
     ("coral-usb", "array_rows = 64", "array_rows = 100000000", "array.array_rows", "must be at most"),
