@@ -52,6 +52,7 @@ from onnx.reference import ReferenceEvaluator
 from graphs.batch import DYNAMIC_BATCH_META
 from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
+from graphs.importers import unique_name
 from graphs.ops import Kind, Op, Shape
 
 _BITS = {
@@ -641,12 +642,7 @@ class _Lowering:
         return [t for t in node.input if t and t not in self.f.consts]
 
     def _name(self, base: str) -> str:
-        name, n = base, 0
-        while name in self.names:
-            n += 1
-            name = f"{base}_{n}"
-        self.names.add(name)
-        return name
+        return unique_name(base, self.names)
 
     def _emit(
         self,

@@ -32,6 +32,7 @@ from tflite.TensorType import TensorType
 
 from graphs.errors import EdgesimError
 from graphs.graph import OpGraph
+from graphs.importers import unique_name
 from graphs.ops import Kind, Op, Shape
 
 EDGETPU_OP = "edgetpu-custom-op"
@@ -242,12 +243,7 @@ class _Reader:
         return self.producer[out]
 
     def _name(self, base: str) -> str:
-        name, n = base, 0
-        while name in self.names:
-            n += 1
-            name = f"{base}_{n}"
-        self.names.add(name)
-        return name
+        return unique_name(base, self.names)
 
     def _precision(self) -> str:
         weights = Counter()
