@@ -115,31 +115,33 @@ def calibrate(
     pruning = dataclasses.replace(profile.runtime, prune_dead_ops=True)
     if choose_runtime and any(plan(g.flat(), pruning).pruned for g in _unique(graphs)):
         variants.append(profile.replace(**{"runtime.prune_dead_ops": not profile.runtime.prune_dead_ops}))
-    # Each variant is first scaled as a whole (the bulk of most corrections, and exact);
-    # the candidates are then linearised around the scaled profile, their prior pulls
-    # toward it, and fields the rows do not see are left out.
-    centres, cands = [], []
+    # Fields that carry too small a share of the rows' predicted time to be told apart
+    # (`selection.seen`, judged at the base) stay at their base values throughout. Each
+    # variant's seen fields are first scaled together (the bulk of most corrections, and
+    # exact); the candidates are then linearised around the scaled profile and their prior
+    # pulls toward it.
+    centres, seens, cands = [], [], []
     for variant in progress(variants, desc="fitting", unit="variant"):
-        centre = selection.fit_scale(variant, selection.make_fields(variant, free), measured, predict)
+        fields = selection.make_fields(variant, free)
+        seen = selection.seen(selection.linearise(variant, fields, np.ones(len(fields)), predict))
+        centre = selection.fit_scale(variant, fields, measured, predict, active=seen)
         fields = selection.make_fields(centre, free)
         lin = selection.linearise(centre, fields, np.ones(len(fields)), predict)
-        seen = [bool(col.any()) for col in lin.jac.T]
-        if not all(seen):  # what the rows cannot see goes back to the base value
-            centre = centre.replace(**{f.path: variant.get(f.path) for f, s in zip(fields, seen, strict=True) if not s})
-            lin = dataclasses.replace(lin, fields=tuple(selection.make_fields(centre, free)))
         sets = selection.param_sets(fields, seen)
         found = selection.candidates([Design(lin, s) for s in sets], measured, groups)
         centres += [centre] * len(found)
+        seens += [seen] * len(found)
         cands += found
     scale = cands[0]  # the base (its own runtime) with one fitted scale
     chosen = selection.choose(cands, ceiling=scale.cv.mape)
     centre = centres[cands.index(chosen)]
+    seen = seens[cands.index(chosen)]
 
     final = selection.refit(centre, chosen, measured, predict)
     fitted = selection.apply(centre, final.fields, final.m)
     # A field the surrogate moved past a bound, or a roofline that changed side, can leave
     # the real predictions off by a common factor: one exact scale takes it out.
-    best = selection.fit_scale(fitted, selection.make_fields(fitted, free), measured, predict)
+    best = selection.fit_scale(fitted, selection.make_fields(fitted, free), measured, predict, active=seen)
     # The interval's residuals: leave-one-out of the chosen set around what is written.
     at_best = np.array([f.multiplier(float(best.get(f.path))) for f in final.fields])
     lin_best = selection.linearise(centre, final.fields, at_best, predict)

@@ -39,6 +39,13 @@ Predict = Callable[[Profile], np.ndarray]
 # cost as much as one row mispredicted by 10 %.
 PRIOR_WEIGHTS = (0.01, 0.03, 0.1, 0.3, 1.0)
 _STEP = 1e-3  # finite-difference step in ln(x) (log fields) or in M (linear fields)
+# A field is fitted only where it carries at least this share of the rows' predicted time
+# (its root-mean-square elasticity over the rows): below it, even a factor-2 error in the
+# field moves the predictions by under 0.7 % (ln 2 × 1 %), far inside the repeat noise of
+# measured latencies (3-10 %). Such a field is held at its base value rather than moved
+# by a scale fitted to terms it has no part in (the DRAM bandwidth on launch-bound
+# batch-1 GPU rows: 0.3 % of their time).
+SEEN_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -288,13 +295,29 @@ def choose(cands: Sequence[Candidate], ceiling: float = math.inf) -> Candidate:
     return max(close, key=lambda c: (np.nan_to_num(c.cv.kendall, nan=-1.0), -c.design.pset.size))
 
 
+def seen(lin: Linearisation, share: float = SEEN_SHARE) -> list[bool]:
+    """Which fields the rows see: those whose elasticity |∂p/∂M| / p at the base (for a
+    rate or a fixed cost: the share of a row's predicted time it carries), root-mean-square
+    over the rows, is at least `share` (the most-seen field always is). The root mean
+    square keeps a field that carries much of a few rows' time. The others stay at
+    their base values: launch-bound rows neither see nor should rescale the compute and
+    memory rates."""
+    elasticity = np.sqrt(np.mean((lin.jac / lin.p[:, None]) ** 2, axis=0))
+    bar = min(share, float(elasticity.max())) if elasticity.size else share
+    return [bool(e >= bar and e > 0) for e in elasticity]
+
+
 def fit_scale(
-    profile: Profile, fields: Sequence[Field], y: np.ndarray, predict: Predict, iterations: int = 3
+    profile: Profile, fields: Sequence[Field], y: np.ndarray, predict: Predict, iterations: int = 3,
+    active: Sequence[bool] | None = None,
 ) -> Profile:
-    """`profile` with one multiplier on every time-bearing field fitted to `y` (least
-    squares on relative error). Each step prices the rows twice (at the current scale and a
-    step away), so fields clipped at a bound or a roofline that changes side are followed."""
-    group = [i for i, f in enumerate(fields) if role(f.param) in ("throughput", "bandwidth", "time")]
+    """`profile` with one multiplier on every time-bearing field (of the `active` ones; by
+    default all) fitted to `y` (least squares on relative error). Each step prices the rows
+    twice (at the current scale and a step away), so fields clipped at a bound or a
+    roofline that changes side are followed."""
+    on = active if active is not None else [True] * len(fields)
+    group = [i for i, (f, a) in enumerate(zip(fields, on, strict=True))
+             if a and role(f.param) in ("throughput", "bandwidth", "time")]
     if not group:
         return profile
     lower = min(fields[i].bounds()[0] for i in group)

@@ -11,6 +11,7 @@ cross-validation, issue-16 report). Those three files are measurement-noise boun
 the issue's tau 0.85 / MAPE 5 %; their tests are strict xfails that record the figures.
 """
 
+import functools
 import statistics
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from simulator.hardware.profile import load_profile
 from simulator.reference import load_reference
 from simulator.validate import metrics, validate
 
-pytestmark = pytest.mark.slow  # ~8 s per calibration: 20 in this file
+pytestmark = pytest.mark.slow  # ~8 s per calibration: 35 in this file
 
 GPUS = {"rtx-2080ti": "2080ti", "titan-xp": "titan_xp"}
 SEEDS = range(5)
@@ -79,26 +80,36 @@ def test_twenty_shot_calibration_on_the_noise_bound_files(device, batch):
     assert tau >= 0.85 and mape <= 0.05, (tau, mape)
 
 
-def _carried(device, seed=0):
-    """Calibrate the stock profile on 20 batch-1 rows; its metrics on the batch-32 and
-    batch-64 files."""
+@functools.cache
+def _calibrated_on_batch_one(device, seed):
+    """The stock profile calibrated on 20 batch-1 rows drawn with `seed`."""
     train, _ = split_rows(load_reference(refdata_path(_file(device, 1))), 20, seed)
-    fitted = calibrate(load_profile(device), train, seed=seed).profile
-    return {b: _scored(validate(fitted, load_reference(refdata_path(_file(device, b)))), device) for b in (32, 64)}
+    return calibrate(load_profile(device), train, seed=seed).profile
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calibrate's whole-profile scale step moves compute and memory throughput from "
-    "launch-bound batch-1 rows (Titan Xp: pointwise efficiency 0.90 -> 0.42, DRAM 184 -> 86 GB/s), "
-    "which those rows cannot identify; and the 2080 Ti batch-32 file is noise-bound (issue-16 report)",
-)
-@pytest.mark.parametrize("device", sorted(GPUS))
-def test_batch_one_calibration_carries_to_large_batches(device):
-    carried = _carried(device)
-    for batch, m in carried.items():
-        print(f"{device} calibrated on 20 batch-1 rows -> batch {batch}: tau {m.kendall:.3f}, MAPE {m.mape:.1%}")
-    assert all(m.kendall >= 0.80 and m.mape <= 0.15 for m in carried.values()), carried
+CROSS_BATCH_MISSES = {
+    ("rtx-2080ti", 32): "the 2080 Ti batch-32 file ranks at tau 0.63 whatever it is calibrated on (20 of "
+    "its own rows: 0.631 / 9.4 %; the stock profile: 0.633 / 12.1 %); calibrated on batch 1, seeds 0-4 "
+    "median tau 0.637, MAPE 18.8 % (issue-16 report)",
+}
+
+
+@pytest.mark.parametrize("device, batch", [
+    pytest.param(d, b, marks=pytest.mark.xfail(strict=True, reason=CROSS_BATCH_MISSES[d, b]))
+    if (d, b) in CROSS_BATCH_MISSES else (d, b)
+    for d in sorted(GPUS) for b in (32, 64)
+])
+def test_batch_one_calibration_carries_to_large_batches(device, batch):
+    """Calibrated on 20 batch-1 rows (seeds 0-4), the profile predicts the batch-32 and
+    batch-64 files of the same GPU (median tau >= 0.80, MAPE <= 15 %). Launch-bound
+    batch-1 rows see the launch cost, not the compute and memory rates: calibration holds
+    what they cannot see at its base value (`simulator.selection.seen`)."""
+    reference = load_reference(refdata_path(_file(device, batch)))
+    results = [_scored(validate(_calibrated_on_batch_one(device, s), reference), device) for s in SEEDS]
+    tau = statistics.median(m.kendall for m in results)
+    mape = statistics.median(m.mape for m in results)
+    print(f"{device} calibrated on 20 batch-1 rows -> batch {batch}: median tau {tau:.3f}, MAPE {mape:.1%}")
+    assert tau >= 0.80 and mape <= 0.15, (tau, mape)
 
 
 def test_batch_one_files_disagree_between_the_two_gpus():
