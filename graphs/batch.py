@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any
 
 from graphs.errors import EdgesimError
+from graphs.flat import FlatGraph
 from graphs.graph import OpGraph
 
 BATCH_META = "batch"
@@ -57,5 +58,23 @@ def with_batch(graph: OpGraph, batch: int) -> OpGraph:
     return scaled
 
 
-def _scaled(shape: tuple[int, ...], batch: int) -> tuple[int, ...]:
-    return (shape[0] * batch, *shape[1:])
+def per_sample(graph: FlatGraph) -> tuple[FlatGraph, int] | None:
+    """(`graph` at one sample, its batch size) where every tensor leads with the batch size
+    B > 1 of its first input; None for a batch-1 graph or one whose tensors do not all
+    lead with B (then it cannot be split into B samples)."""
+    batch = graph.inputs[0][0] if graph.inputs and graph.inputs[0] else 1
+    if batch <= 1 or any(not s or s[0] != batch for s in graph.inputs):
+        return None
+    ops = []
+    for op in graph.ops:
+        if any(not s or s[0] != batch for s in (*op.inputs, op.output)):
+            return None
+        ops.append(dataclasses.replace(
+            op, inputs=tuple(_scaled(s, 1, batch) for s in op.inputs), output=_scaled(op.output, 1, batch)))
+    inputs = tuple(_scaled(s, 1, batch) for s in graph.inputs)
+    return FlatGraph(graph.name, tuple(ops), graph.sources, inputs, graph.input_names), batch
+
+
+def _scaled(shape: tuple[int, ...], batch: int, of: int = 1) -> tuple[int, ...]:
+    """`shape` with its leading axis from `of` samples to `batch`."""
+    return (shape[0] // of * batch, *shape[1:])

@@ -3,7 +3,7 @@ inference (`Run`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -137,6 +137,21 @@ class Run:
     @property
     def cost(self) -> Cost:
         return Cost(self.latency_s, self.energy_j)
+
+    def repeated(self, times: int) -> Run:
+        """This inference run `times` over, one after another (a batch of `times` samples
+        on a runtime that invokes a one-sample model per sample): every time and energy
+        `times` as large, utilisations unchanged."""
+        note = f"{times} invocations of one sample"
+        costs = tuple(
+            replace(c, latency_s=c.latency_s * times, energy_j=c.energy_j * times, compute_s=c.compute_s * times,
+                    memory_s=c.memory_s * times, overhead_s=c.overhead_s * times, compute_j=c.compute_j * times,
+                    onchip_j=c.onchip_j * times, offchip_j=c.offchip_j * times,
+                    note="; ".join(filter(None, [c.note, note])))
+            for c in self.costs
+        )
+        terms = tuple(replace(t, latency_s=t.latency_s * times, energy_j=t.energy_j * times) for t in self.terms)
+        return Run(self.plan, costs, self.reasons, terms)
 
     def power_shares(self) -> tuple[list[PowerShare], list[PowerShare]]:
         """Each op's and each graph term's share of the busy and idle power terms, in

@@ -10,11 +10,13 @@ import pytest
 from test_onnx import _torch_like_model
 
 from graphs import EdgesimError
-from graphs.batch import with_batch
+from graphs.batch import per_sample, with_batch
 from graphs.registry import entries
 from graphs.spaces import fbnet, nasbench201
 from graphs.spaces import ofa_mbv3 as ofa
 from graphs.spec import build, canonical
+from simulator.engine import run, simulate
+from simulator.hardware.profile import load_profile
 from simulator.predictor import Predictor
 
 
@@ -80,13 +82,49 @@ def test_a_fixed_batch_graph_refuses_another(tmp_path):
     "space, module, options",
     [("ofa_mbv3", ofa, {}), ("fbnet", fbnet, {"dataset": "imagenet"}), ("nasbench201", nasbench201, {})],
 )
-@pytest.mark.parametrize("device", ["gtx-1080ti", "pixel4-cpu", "coral-usb"])
+@pytest.mark.parametrize("device", ["gtx-1080ti", "pixel4-cpu", "coral-usb", "hexagon-690"])
 def test_predict_space_at_a_batch_equals_whole_graph_pricing(space, module, options, device):
     archs = module.sample(20, seed=5)
     predictor = Predictor(device)
     fast = predictor.predict_space(space, archs, batch=16, **options)
     whole = predictor.predict([build(module.spec(a, **options), batch=16) for a in archs])
     np.testing.assert_allclose(fast, whole, rtol=1e-12)
+
+
+# -- devices whose runtime invokes a one-sample model per sample --------------------------
+def test_per_sample_undoes_with_batch():
+    graph = build("mobilenet_v3_large")
+    single, batch = per_sample(with_batch(graph, 6).flat())
+    assert batch == 6 and single.ops == graph.flat().ops and single.inputs == graph.flat().inputs
+    assert per_sample(graph.flat()) is None
+
+
+@pytest.mark.parametrize("device", ["coral-usb", "pixel4-edgetpu", "hexagon-690"])
+@pytest.mark.parametrize("model", ["mobilenet_v2", "mobilenet_v3_large", "efficientnet_lite0"])
+def test_edge_tpu_and_dsp_run_a_batch_as_one_invocation_per_sample(device, model):
+    """Coral's compiler maps no tensor with a batch axis above 1 and the Hexagon delegate
+    runs a batch as repeated graph runs: batch B costs B one-sample inferences, latency and
+    energy, the host's fallen-back ops (hard-swish on the Edge TPU), link transfers and
+    the call into the accelerator included."""
+    profile = load_profile(device)
+    one = run(build(model).flat(), profile)
+    for batch in (2, 7, 32):
+        many = run(build(model, batch=batch).flat(), profile)
+        assert many.latency_s == pytest.approx(batch * one.latency_s, rel=1e-12)
+        assert many.energy_j == pytest.approx(batch * one.energy_j, rel=1e-12)
+    report = simulate(build(model, batch=4), profile)
+    assert report.batch == 4 and "4 invocations of one sample" in report.rows[0].note
+    assert sum(r.cost.latency_s for r in report.rows) == pytest.approx(
+        4 * sum(c.latency_s for c in one.costs), rel=1e-12)
+
+
+@pytest.mark.parametrize("device", ["gtx-1080ti", "pixel4-cpu"])
+def test_gpus_and_cpus_take_the_batch_in_each_op(device):
+    """On a GPU a batch fills more of the device (and launches once), on a CPU weights are
+    read once per batch: per sample, a batch of 32 is cheaper than one sample."""
+    profile = load_profile(device)
+    one = run(build("mobilenet_v2").flat(), profile).latency_s
+    assert run(build("mobilenet_v2", batch=32).flat(), profile).latency_s < 32 * one
 
 
 # -- the CLI --------------------------------------------------------------------------

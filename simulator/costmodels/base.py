@@ -69,6 +69,10 @@ class CostModel:
     profile reaching a model has passed its schema's checks (`simulator.hardware`)."""
 
     unit: ClassVar[str] = "cpu"
+    # True where the runtime runs a batch of B samples as B invocations of the one-sample
+    # model (the engine prices one sample and repeats it), False where each op takes the
+    # whole batch at once (its shapes lead with B).
+    batch_as_invocations: ClassVar[bool] = False
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile

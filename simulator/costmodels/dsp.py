@@ -14,6 +14,14 @@ The DSP is driven by a host CPU through a delegate: the per-inference call into 
 (FastRPC) is `[offload].invocation_overhead_s`, and the ops the delegate rejects
 (`unsupported`) fall back to the host profile through the engine's shared mechanism.
 The schema is `simulator.hardware.dsp.DspHardware`.
+
+Batch. The TFLite Hexagon delegate builds its Hexagon NN graph for the model's fixed
+shapes; a larger batch goes through its dynamic-batch option, with which "the graph will
+run multiple times each with batch dimension <= max_batch_size"
+(tensorflow/lite/delegates/hexagon/hexagon_delegate.h). edgesim prices one run per
+sample (max_batch_size 1, the one-sample model the delegate was given): B times the
+one-sample latency and energy, each run paying its op set-ups, its weights into VTCM and
+its FastRPC call (`batch_as_invocations`).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from simulator.results import OpCost
 
 
 class DspModel(CostModel):
+    batch_as_invocations = True
     unit = "dsp"
 
     def __init__(self, profile: Profile) -> None:

@@ -20,6 +20,14 @@ Parameters live in the on-chip parameter cache, allocated layer by layer in comp
 streamed from the host over the link on every inference (`graph_terms`). Ops the Edge TPU
 compiler does not map (`unsupported`) go to the host CPU through the engine's shared
 offload mechanism. The schema is `simulator.hardware.systolic.SystolicHardware`.
+
+Batch. The Edge TPU compiler maps only tensors whose dimensions beyond the three
+innermost are 1 (coral.ai, "TensorFlow models on the Edge TPU", model requirements): a
+conv on a batch of 30 is refused with "Tensor has unsupported rank (up to 3 innermost
+dimensions mapped)" and Coral's answer is that batch size > 1 is not supported
+(google-coral/edgetpu issues #30, #700). A batch therefore runs as B invocations of the
+one-sample model: B times its latency and energy, parameter streaming and the call into
+the accelerator included (`batch_as_invocations`).
 """
 
 from __future__ import annotations
@@ -84,6 +92,7 @@ def vector_work(op: Op) -> int:
 
 
 class SystolicModel(CostModel):
+    batch_as_invocations = True
     unit = "tpu"
 
     def __init__(self, profile: Profile) -> None:

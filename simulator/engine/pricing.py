@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 
+from graphs.batch import per_sample
 from graphs.errors import EdgesimError
 from graphs.flat import FlatGraph
 from graphs.graph import OpGraph
@@ -39,9 +40,14 @@ def host_model(profile: Profile) -> CostModel | None:
 
 
 def run(graph: FlatGraph, profile: Profile) -> Run:
-    """Price one inference of `graph` on `profile`."""
-    rewritten = plan(graph, profile.runtime)
+    """Price one inference of `graph` on `profile` (of a batch: on a device whose runtime
+    invokes a one-sample model per sample, one sample repeated)."""
     device = cost_model(profile)
+    if device.batch_as_invocations:
+        split = per_sample(graph)
+        if split is not None:
+            return run(split[0], profile).repeated(split[1])
+    rewritten = plan(graph, profile.runtime)
     host = host_model(profile)
     ops = graph.ops
     if host is None:
