@@ -24,7 +24,6 @@ LABELS = published_table.published_labels()
 # Measured on the stock profiles; CPU, DSP and GPU latency fields are refitted under issue 12
 # (tools/fit_stock_profiles.py), the Edge TPU core by tools/fit_edgetpu_profiles.py.
 MISSES = {
-    "adreno-630@fp32": "MAPE 28.3 % on 24 rows; worst mobilenet_v1(width=0.25) +56 %",
     "coral-devboard@int8": ("MAPE 24.1 % on 2 rows (DeepEdgeBench): mobilenet_v2 -44 %, 2.35 ms against "
                             "4.23 ms measured, where Coral's own table times the Dev Board at 2.6 ms (coral-pcie)"),
     "coral-devboard-cpu@fp32": "MAPE 48.0 % on 1 row (mobilenet_v2 -48 %)",
@@ -35,10 +34,6 @@ MISSES = {
     "coral-usb2@int8": ("MAPE 73.0 % on 2 rows: both SSDLite, timed on a Raspberry Pi 3B+ host over USB 2 with "
                         "post-processing on its CPU; the profile's host is a desktop CPU: -73 % / -72 %"),
     "jetson-nano@fp32": "MAPE 61.5 % on 1 row (mobilenet_v2 -62 %)",
-    "pixel1-cpu@int8": "MAPE 43.2 % on 6 rows; worst mobilenet_v2(width=0.35) -54 %",
-    "pixel2-cpu@fp32": "MAPE 20.9 % on 21 rows; worst mobilenet_v1(resolution=128, width=0.25) -35 %",
-    "pixel2-cpu@int8": "MAPE 29.1 % on 5 rows; worst mobilenet_v2(width=0.35) -39 %",
-    "pixel3-cpu@int8": "MAPE 63.2 % on 5 rows; worst mobilenet_v2(width=0.35) -71 %",
     "raspi4-cpu@fp32": "MAPE 20.6 % on 4 rows; worst mobilenet_v2 -53 % (two campaigns ~2.5x apart per MAC)",
     "raspi4-cpu@int8": "MAPE 38.0 % on 4 rows; worst mobilenet_v2 -63 % (two campaigns ~2.5x apart per MAC)",
 }

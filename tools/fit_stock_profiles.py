@@ -63,6 +63,15 @@ CPU_FIELDS = (
     "efficiency.pool", "overhead.per_op_s", "overhead.per_inference_s",
     "memory.dram_bw_bytes_per_s", "memory.cache_bw_bytes_per_s",
 )
+# Published TFLite zoo rows only (tens of 224 px networks): the fields such rows identify — the
+# efficiencies of the categories that carry the time, the per-op and per-inference costs and
+# the int8 kernels' MAC rate (2019 TFLite ran uint8 through gemmlowp, without SDOT: its MAC rate
+# is not the hardware's int8 peak). The stem conv, pooling and the memory system stay at their
+# sources: whole-network rows cannot separate them.
+PUBLISHED_CPU_FIELDS = (
+    "efficiency.pointwise", "efficiency.depthwise", "efficiency.elementwise", "overhead.per_op_s",
+    "overhead.per_inference_s", "compute.macs_per_cycle.int8",
+)
 # PyTorch eager on a CPU: each call of a conv packs its weights and converts layouts again.
 PYTORCH_CPU_FIELDS = (*CPU_FIELDS, "dispatch.conv", "dispatch.pointwise", "dispatch.depthwise",
                       "dispatch.elementwise")
@@ -120,6 +129,13 @@ STOCK_FITS = (
     StockFit("jetson-nano-fp32", (DevFile("latbench-embedded-gpu-jetson-nano-fp32.csv"),), (), TENSORRT_FIELDS),
     StockFit("pixel3-cpu-pytorch-tflite", (DevFile("hwnasbench-nb201-pixel3.csv"),), (), CPU_FIELDS),
     StockFit("raspi4-cpu-pytorch-tflite", (DevFile("hwnasbench-nb201-raspi4.csv"),), (), CPU_FIELDS),
+    # One big core under TFLite, fp32 and uint8: the MobileNetV2/V3 and MnasNet papers' tables and
+    # TFLite's hosted-model and benchmark pages (no development file of these chips).
+    StockFit("pixel1-cpu", (), ("pixel1-cpu@fp32", "pixel1-cpu@int8"), PUBLISHED_CPU_FIELDS),
+    StockFit("pixel2-cpu", (), ("pixel2-cpu@fp32", "pixel2-cpu@int8"), PUBLISHED_CPU_FIELDS),
+    StockFit("pixel3-cpu", (), ("pixel3-cpu@fp32", "pixel3-cpu@int8"), PUBLISHED_CPU_FIELDS),
+    # TFLite GPU delegate on the Pixel 3's Adreno 630: TFLite's hosted-model page.
+    StockFit("adreno-630", (), ("adreno-630@fp32",), GPU_FIELDS),
     # Published TFLite rows only (SSDLite and MobileNet benchmarks): few rows, few fields.
     StockFit("raspi4-cpu", (), ("raspi4-cpu@fp32", "raspi4-cpu@int8"),
              ("efficiency.pointwise", "efficiency.depthwise", "compute.macs_per_cycle.int8")),
