@@ -46,9 +46,9 @@ class EnergyFit:
 
 
 def energy_parameters(profile: Profile) -> list[FreeParameter]:
-    """The energy fields a fit may move (a zero field stays zero: no DRAM on an Edge TPU)."""
-    paths = (f"energy.energy_per_mac_j.{profile.precision}", "energy.sram_energy_per_byte_j",
-             "energy.dram_energy_per_byte_j", BUSY)
+    """The energy fields a fit may move (a zero field stays zero; an Edge TPU has no DRAM field)."""
+    dram = () if profile.energy.dram_energy_per_byte_j is None else ("energy.dram_energy_per_byte_j",)
+    paths = (f"energy.energy_per_mac_j.{profile.precision}", "energy.sram_energy_per_byte_j", *dram, BUSY)
     out = []
     for path in paths:
         value = float(profile.get(path))

@@ -63,6 +63,22 @@ def test_accelerators_that_need_a_host_say_so(device):
         profile_from_mapping(data, "dev.toml")
 
 
+def test_dram_energy_only_where_the_class_has_dram():
+    # The Edge TPU has no DRAM of its own: its energy table refuses the key...
+    data = mapping("coral-usb")
+    assert "dram_energy_per_byte_j" not in data["energy"]
+    data["energy"]["dram_energy_per_byte_j"] = 6e-11
+    with pytest.raises(EdgesimError, match=r"'energy.dram_energy_per_byte_j' is not a field of a systolic "
+                                           r"profile: the Edge TPU has no DRAM"):
+        profile_from_mapping(data, "dev.toml")
+    # ...and every other class needs it.
+    for device in ("pixel4-cpu", "jetson-nano", "hexagon-690"):
+        data = mapping(device)
+        del data["energy"]["dram_energy_per_byte_j"]
+        with pytest.raises(EdgesimError, match=r"missing key 'energy.dram_energy_per_byte_j'"):
+            profile_from_mapping(data, "dev.toml")
+
+
 def test_every_shipped_profile_passes_its_schema():
     for name in device_names():
         assert load_profile(name).name == name

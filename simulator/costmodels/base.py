@@ -109,10 +109,11 @@ class CostModel:
         return []
 
     def dynamic_energy(self, macs: float, dram_bytes: float, sram_bytes: float = 0.0) -> EnergySplit:
-        """An op's energy by cause: MACs, on-chip (SRAM/cache) bytes, off-chip (DRAM) bytes."""
+        """An op's energy by cause: MACs, on-chip (SRAM/cache) bytes, off-chip (DRAM) bytes.
+        A class without DRAM (the Edge TPU: no `energy.dram_energy_per_byte_j`) moves none."""
         energy = self.profile.energy
         return EnergySplit(
             macs * self.profile.energy_per_mac_j,
             sram_bytes * energy.sram_energy_per_byte_j,
-            dram_bytes * energy.dram_energy_per_byte_j,
+            dram_bytes * energy.dram_energy_per_byte_j if dram_bytes else 0.0,
         )

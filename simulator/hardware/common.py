@@ -34,11 +34,13 @@ class EnergySpec:
     × latency. Average power: `simulator.power`."""
 
     energy_per_mac_j: Annotated[FrozenMap, PER_PRECISION, JOULES]  # precision -> joules per MAC
-    dram_energy_per_byte_j: Annotated[float, JOULES]
     sram_energy_per_byte_j: Annotated[float, JOULES]
     static_power_w: Annotated[float, WATTS]  # drawn above idle while the unit runs ops
     idle_power_w: Annotated[float, WATTS]  # the whole boundary's draw with nothing running
     boundary: Annotated[str, one_of(BOUNDARIES)]  # what the energy covers
+    # Required, except in a class whose schema says it has no DRAM (`no_dram`): there the
+    # key is refused and stays None.
+    dram_energy_per_byte_j: Annotated[float | None, JOULES] = None
 
 
 @dataclass(frozen=True)

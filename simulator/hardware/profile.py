@@ -120,7 +120,9 @@ def _leaf_paths(data: Mapping[str, Any], prefix: str = "") -> list[str]:
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
-    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    """The TOML-shaped table of a schema dataclass; a field that is None is absent."""
+    values = ((f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj))
+    return {name: _plain(value) for name, value in values if value is not None}
 
 
 def _plain(value: Any) -> Any:
@@ -164,6 +166,12 @@ def profile_from_mapping(data: Mapping[str, Any], origin: str) -> Profile:
     check = _Checker(origin, precision)
     runtime = check.build(RuntimeSpec, data["runtime"], "runtime.")
     energy = check.build(EnergySpec, data["energy"], "energy.")
+    no_dram = getattr(schema, "no_dram", "")
+    if no_dram and energy.dram_energy_per_byte_j is not None:
+        raise EdgesimError(
+            f"{origin}: key 'energy.dram_energy_per_byte_j' is not a field of a {kind} profile: {no_dram}")
+    if not no_dram and energy.dram_energy_per_byte_j is None:
+        raise EdgesimError(f"{origin}: missing key 'energy.dram_energy_per_byte_j'")
     hw = check.build(schema, {k: data[k] for k in hw_keys if k in data}, "")
     offload = data.get("offload")
     needs_offload = getattr(schema, "offload_required", "")

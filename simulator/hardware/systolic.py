@@ -66,6 +66,10 @@ class SystolicHardware:
         "its host link streams the parameters that miss the cache and its host runs the ops "
         "the compiler does not map"
     )
+    no_dram: ClassVar[str] = (
+        "the Edge TPU has no DRAM of its own: the parameters past its cache stream over the host "
+        "link, priced by offload.link_energy_per_byte_j"
+    )
 
     array: ArraySpec
     vector: VectorSpec
