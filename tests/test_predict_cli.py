@@ -74,7 +74,9 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     for op in data["ops"]:
         assert {"name", "kind", "unit", "latency_ms", "energy_mj", "bound"} <= set(op)
         assert op["unit"] == "cpu" and op["bound"] in ("compute", "memory", "overhead")
-    assert sum(op["latency_ms"] for op in data["ops"]) == pytest.approx(data["latency_ms"])
+    # Ops and the graph terms (the runtime's per-inference cost) add up to the latency.
+    assert sum(row["latency_ms"] for row in data["ops"] + data["terms"]) == pytest.approx(data["latency_ms"])
+    assert [t["kind"] for t in data["terms"]] == ["inference"]
 
 
 def test_json_with_fps_reports_power(capsys: pytest.CaptureFixture[str]) -> None:
