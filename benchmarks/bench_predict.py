@@ -1,12 +1,17 @@
-"""Speed of the prediction path against its targets (issue 7). Run on one core:
+"""Speed of the prediction path against its targets (issues 7 and 17). Run on one core:
 
-    python benchmarks/bench_predict.py
+    python benchmarks/bench_predict.py [--repeats 5] [--against /work/main] [--only spec-strings]
 
-Prints each figure and its ratio to the target (ratio >= 1 meets it).
+Prints each figure and its ratio to the target (ratio >= 1 meets it), with the load
+average where the machine is shared; `--against` times another checkout's cold passes in
+the same run, interleaved, so that load falls on both alike.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import statistics
 import subprocess
 import sys
@@ -51,27 +56,73 @@ def nb201_on_coral() -> None:
     print(f"{'  (first pass over the same 3000 archs, caches cold)':<62} {cold:>10.4g} archs/s")
 
 
-def nb201_spec_strings_on_coral() -> None:
-    """Spec strings, as a user writes them, through `Predictor.predict` (issue 17)."""
+# One cold pass in a fresh interpreter: no cache of any kind (segments, builder parts,
+# rewrite plans, op costs) survives from an earlier measurement. Prints (wall, CPU) rates.
+COLD_PASS = """
+import json, sys, time
+from graphs.spaces import nasbench201
+from simulator.predictor import Predictor
+variant, metrics = sys.argv[1], sys.argv[2].split(",")
+specs = [nasbench201.spec(a, variant=variant) for a in nasbench201.sample(2000, seed=6, connected=True)]
+predictor = Predictor("coral-usb")
+wall, cpu = time.perf_counter(), time.process_time()
+predictor.predict(specs, metrics=metrics)
+print(json.dumps([len(specs) / (time.perf_counter() - wall), len(specs) / (time.process_time() - cpu)]))
+"""
+ONE, BOTH = "latency", "latency,energy"
+
+
+def cold_pass(variant: str, metrics: str, root: Path = ROOT) -> tuple[float, float]:
+    """(wall, CPU) archs/s of a cold pass over 2,000 NB201 spec strings with the code at `root`."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.check_output([sys.executable, "-c", COLD_PASS, variant, metrics], cwd=root, env=env, text=True)
+    return tuple(json.loads(out))
+
+
+def load() -> str:
+    return f"(load {os.getloadavg()[0]:.1f})"
+
+
+def nb201_spec_strings_on_coral(repeats: int, against: Path | None) -> None:
+    """Spec strings, as a user writes them, through `Predictor.predict` (issue 17). Cold
+    passes interleave one metric and both (and `against`'s code, if given) so that the
+    machine's load falls alike on each; medians over `repeats`."""
     archs = nasbench201.sample(2000, seed=6, connected=True)
     for variant in ("pytorch", "latbench"):
         specs = [nasbench201.spec(a, variant=variant) for a in archs]
-        nasbench201.segments.cache_clear()  # cold: a fresh predictor and no segment chain built yet
         predictor = Predictor("coral-usb")
-        start = time.perf_counter()
-        predictor.predict(specs)
-        cold = len(specs) / (time.perf_counter() - start)
-        warm = rate(lambda s=specs, p=predictor: len(p.predict(s)))
-        both = rate(lambda s=specs, p=predictor: len(p.predict(s, metrics=("latency", "energy"))["latency"]))
-        report(f"NB201 ({variant}) spec strings, Predictor.predict, warm", warm, 20_000, "archs/s")
-        report(f"NB201 ({variant}) spec strings, Predictor.predict, cold", cold, 3_000, "archs/s")
-        report(f"  both metrics in one call, warm, vs one metric ({warm:.4g}/s)", both, warm, "archs/s")
-        nasbench201.segments.cache_clear()
-        predictor = Predictor("coral-usb")
-        start = time.perf_counter()
-        predictor.predict(specs, metrics=("latency", "energy"))
-        both_cold = len(specs) / (time.perf_counter() - start)
-        report(f"  both metrics in one call, cold, vs one metric ({cold:.4g}/s)", both_cold, cold, "archs/s")
+        predictor.predict(specs, metrics=BOTH.split(","))
+        warm, warm_both = [], []
+        for _ in range(repeats):  # interleaved, so that a load spike falls on both alike
+            warm.append(rate(lambda s=specs, p=predictor: len(p.predict(s)), 0.3))
+            both = rate(lambda s=specs, p=predictor: len(p.predict(s, metrics=BOTH.split(","))["latency"]), 0.3)
+            warm_both.append(both)
+        cold: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for _ in range(repeats):
+            for root, code in ((ROOT, "this"), (against, "against")):
+                for metrics in (ONE, BOTH):
+                    if root is not None:
+                        cold.setdefault((code, metrics), []).append(cold_pass(variant, metrics, root))
+        one_warm, both_warm = statistics.median(warm), statistics.median(warm_both)
+        one_cold = statistics.median(w for w, _ in cold["this", ONE])
+        both_cold = statistics.median(w for w, _ in cold["this", BOTH])
+        cpu_cold = statistics.median(c for _, c in cold["this", ONE])
+        report(f"NB201 ({variant}) spec strings, Predictor.predict, warm {load()}", one_warm, 20_000, "archs/s")
+        report(f"NB201 ({variant}) spec strings, Predictor.predict, cold {load()}", one_cold, 3_000, "archs/s")
+        print(f"{'  cold, per CPU second (what the load does not take)':<62} {cpu_cold:>10.4g} archs/s")
+        ratios = [b / o for o, b in zip(warm, warm_both, strict=True)]
+        report(f"  both metrics / one metric, warm (median of {repeats} pairs)", statistics.median(ratios), 1, "")
+        ratios = [b[0] / o[0] for o, b in zip(cold["this", ONE], cold["this", BOTH], strict=True)]
+        report(f"  both metrics / one metric, cold (median of {repeats} pairs)", statistics.median(ratios), 1, "")
+        print(f"{'    (rates: warm one / both, cold one / both)':<62} {one_warm:.4g} / {both_warm:.4g}, "
+              f"{one_cold:.4g} / {both_cold:.4g} archs/s")
+        if against is not None:
+            old = statistics.median(w for w, _ in cold["against", ONE])
+            old_cpu = statistics.median(c for _, c in cold["against", ONE])
+            pairs = zip(cold["this", ONE], cold["against", ONE], strict=True)
+            speedup = statistics.median(n[0] / o[0] for n, o in pairs)
+            print(f"{f'  cold, {against} (same run)':<62} {old:>10.4g} archs/s (CPU {old_cpu:.4g}/s); "
+                  f"this code {speedup:.2f}x")
 
 
 def pareto_of_random_points() -> None:
@@ -161,8 +212,16 @@ def cli_wall_time() -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved pairs behind each ratio (default 5)")
+    parser.add_argument("--against", type=Path, help="another checkout (e.g. /work/main) to time cold passes of")
+    parser.add_argument("--only", choices=["spec-strings"], help="run one section")
+    args = parser.parse_args()
+    if args.only:
+        nb201_spec_strings_on_coral(args.repeats, args.against)
+        sys.exit()
     nb201_on_coral()
-    nb201_spec_strings_on_coral()
+    nb201_spec_strings_on_coral(args.repeats, args.against)
     pareto_of_random_points()
     fbnet_and_zoo_on_pixel4()
     ofa_on_gpu_and_cpu()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from graphs.errors import EdgesimError
@@ -44,6 +45,24 @@ def conv_out_size(size: int, kernel: int, stride: int, padding: Padding, dilatio
 
 def _pair(v: int | Sequence[int]) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """What a part appended: its ops with their producers (k < inputs: the part's k-th
+    input, else op k - inputs), the name stems it numbered (stem, times used), the tensor
+    it returned (same numbering) and the op it left current."""
+
+    ops: tuple[Op, ...]
+    sources: tuple[tuple[int, ...], ...]
+    stems: tuple[tuple[str, int], ...]
+    output: int
+    current: str
+
+
+# Parts by (key, scope, tag, bits, input shapes, which inputs are one tensor); bounded, the oldest goes first.
+_PARTS: dict[tuple, _Part | None] = {}
+_MAX_PARTS = 1 << 15
 
 
 class NetBuilder:
@@ -93,6 +112,52 @@ class NetBuilder:
         n = self._names[stem]
         self._names[stem] = n + 1
         return stem if n == 0 else f"{stem}_{n}"
+
+    def part(self, key: Hashable, build: Callable[..., str], *inputs: str) -> str:
+        """`build(self, *inputs)`: append a piece of network reading only `inputs` and
+        return its output. `key` names what it appends given the inputs' shapes (as a
+        segment's key does): a part built before with the same key, scope, tag and input
+        shapes (and the same inputs alike) is appended again from its record, the same
+        ops without building them.
+        Search spaces write their recurring pieces (a cell's nodes) as parts, so that a new
+        cell costs lookups, not op construction."""
+        memo = (key, self._prefix, self._tags[-1] if self._tags else None, self.bits,
+                tuple([self.shape(x) for x in inputs]), tuple([inputs.index(x) for x in inputs]))
+        record = _PARTS.get(memo, False)
+        if record and not any(self._names[stem] for stem, _ in record.stems):
+            return self._replay(record, inputs)
+        start, names = len(self.graph), dict(self._names)
+        out = build(self, *inputs)
+        if record is False:
+            if len(_PARTS) >= _MAX_PARTS:
+                del _PARTS[next(iter(_PARTS))]
+            _PARTS[memo] = self._record(start, names, inputs, out)
+        return out
+
+    def _record(self, start: int, names: dict[str, int], inputs: Sequence[str], out: str) -> _Part | None:
+        """The ops appended since op `start` (`names`: the name counters then) as a part,
+        or None where replaying them could differ from building them: they read a tensor
+        outside the part, continue a numbering begun before it, or leave no op of theirs
+        current."""
+        ops = self.graph.ops()[start:]
+        index = {x: k for k, x in enumerate(inputs)}
+        index.update((op.name, len(inputs) + i) for i, op in enumerate(ops))
+        stems = tuple((stem, n) for stem, n in self._names.items() if names.get(stem, 0) != n)
+        if any(stem in names for stem, _ in stems) or index.get(self.x, -1) < len(inputs):
+            return None
+        try:
+            sources = tuple(tuple(index[s] for s in self.graph.sources(op.name)) for op in ops)
+        except KeyError:
+            return None
+        return _Part(ops, sources, stems, index[out], self.x)
+
+    def _replay(self, record: _Part, inputs: Sequence[str]) -> str:
+        tensors = [*inputs, *(op.name for op in record.ops)]
+        self.graph.extend(record.ops, [tuple([tensors[s] for s in srcs]) for srcs in record.sources])
+        for stem, n in record.stems:
+            self._names[stem] = n
+        self.x = record.current
+        return tensors[record.output]
 
     def op(
         self,

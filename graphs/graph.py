@@ -76,6 +76,19 @@ class OpGraph:
         self._nx = None
         return op.name
 
+    def extend(self, ops: Sequence[Op], sources: Sequence[tuple[str, ...]]) -> None:
+        """`add` each op in turn, for ops copied from a graph that was checked when it was
+        built (a builder part's record): only names are checked, since the record's
+        sources exist (the part's inputs and its own earlier ops)."""
+        for op, srcs in zip(ops, sources, strict=True):
+            if op.name in self._ops or op.name in self.inputs:
+                raise EdgesimError(f"graph {self.name!r}: duplicate op name {op.name!r}")
+            self._ops[op.name] = op
+            self._sources[op.name] = srcs
+        self._order = None
+        self._flat = None
+        self._nx = None
+
     # -- reading ----------------------------------------------------------------------
     @property
     def nx(self) -> nx.DiGraph:
@@ -104,11 +117,11 @@ class OpGraph:
             names = list(self.inputs)
             index = {n: -1 - k for k, n in enumerate(names)}
             ops = self.ops()
-            index.update((op.name, i) for i, op in enumerate(ops))
+            index.update(zip(self._ops, range(len(ops)), strict=True))
             self._flat = FlatGraph(
                 self.name,
                 ops,
-                tuple(tuple(index[s] for s in self.sources(op.name)) for op in ops),
+                tuple([tuple([index[s] for s in srcs]) for srcs in self._sources.values()]),
                 tuple(self.inputs[n] for n in names),
                 tuple(names),
             )

@@ -31,7 +31,7 @@ order; `decode` inverts it; `sample(n, seed)` draws archs uniformly.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -125,7 +125,10 @@ def decode(code: Sequence[int]) -> str:
 
 def is_connected(arch: str | Sequence[int]) -> bool:
     """Whether the cell has a path from its input to its output through non-`none` edges."""
-    ops = parse(arch) if isinstance(arch, str) else tuple(OPS[c] for c in arch)
+    return _connected(parse(arch) if isinstance(arch, str) else tuple(OPS[c] for c in arch))
+
+
+def _connected(ops: Sequence[str]) -> bool:
     live = [True, False, False, False]
     for e, (j, i) in enumerate(EDGES):
         live[j] = live[j] or (live[i] and ops[e] != "none")
@@ -242,22 +245,25 @@ def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch"
         vertices, out = prune(arch)
         cell = _latbench_cell(vertices, out)
         parts = [Segment(("lb-stem",), "stem", _latbench_stem)]
-        for s, c, reduce in _stages():
+        for s, c, reduce in _STAGES:
             if reduce:
                 parts.append(Segment(("lb-reduce", s), f"reduce{s}", _latbench_reduce(s)))
             parts.append(Segment(("lb-cell", vertices, out), f"cell{s}_{c}", cell))
         parts.append(Segment(("lb-head", classes), "head", _latbench_head(classes)))
         return tuple(parts)
     ops = parse(arch)
-    connected = is_connected(ops_code(ops))
-    parts = [Segment(("pt-stem",), "stem", _torch_stem)]
+    connected = _connected(ops)
+    parts = [_TORCH_STEM]
     constant = False  # after the first cell of a disconnected arch, everything is constant
-    for s, c, reduce in _stages():
+    cell = _torch_cell(ops, constant)
+    for s, c, reduce in _STAGES:
         if reduce:
-            parts.append(Segment(("pt-reduce", s, constant), f"reduce{s}", _torch_resblock(s, constant)))
-        parts.append(Segment(("pt-cell", ops, constant), f"cell{s}_{c}", _torch_cell(ops, constant)))
-        constant = constant or not connected
-    parts.append(Segment(("pt-head", classes, constant), "head", _torch_head(classes, constant)))
+            parts.append(_torch_reduce(s, constant))
+        parts.append(Segment(("pt-cell", ops, constant), f"cell{s}_{c}", cell))
+        if not connected and not constant:
+            constant = True
+            cell = _torch_cell(ops, constant)
+    parts.append(_torch_head_segment(classes, constant))
     return tuple(parts)
 
 
@@ -265,11 +271,8 @@ def ops_code(ops: Sequence[str]) -> Code:
     return tuple(OPS.index(op) for op in ops)
 
 
-def _stages() -> Iterable[tuple[int, int, bool]]:
-    """(stage, cell, reduction-before-it) for every cell of the network."""
-    for s in range(len(_STAGE_CHANNELS)):
-        for c in range(_CELLS_PER_STAGE):
-            yield s, c, s > 0 and c == 0
+# (stage, cell, reduction-before-it) for every cell of the network.
+_STAGES = tuple((s, c, s > 0 and c == 0) for s in range(len(_STAGE_CHANNELS)) for c in range(_CELLS_PER_STAGE))
 
 
 def _zero_tag(constant: bool) -> str | None:
@@ -314,6 +317,20 @@ def _torch_resblock_ops(b: NetBuilder, x: str, c_out: int) -> str:
     return b.add(shortcut, main)
 
 
+# The segments every arch shares (stem, reductions, head), made once.
+_TORCH_STEM = Segment(("pt-stem",), "stem", _torch_stem)
+
+
+@functools.cache
+def _torch_reduce(stage: int, constant: bool) -> Segment:
+    return Segment(("pt-reduce", stage, constant), f"reduce{stage}", _torch_resblock(stage, constant))
+
+
+@functools.cache
+def _torch_head_segment(classes: int, constant: bool) -> Segment:
+    return Segment(("pt-head", classes, constant), "head", _torch_head(classes, constant))
+
+
 def _torch_cell(ops: tuple[str, ...], x_constant: bool) -> Callable[[NetBuilder], None]:
     def build(b: NetBuilder) -> None:
         b.x = _torch_cell_ops(b, b.x, x_constant, ops)[0]
@@ -324,27 +341,42 @@ def _torch_cell(ops: tuple[str, ...], x_constant: bool) -> Callable[[NetBuilder]
 def _torch_cell_ops(
     b: NetBuilder, x: str, x_constant: bool, ops: tuple[str, ...]
 ) -> tuple[str, bool]:
-    """The cell as PyTorch runs it; returns its output and whether that is constant."""
-    nodes = [(x, x_constant)]
+    """The cell as PyTorch runs it; returns its output and whether that is constant. Each
+    node is a builder part: cells that share a node's edge ops share its ops."""
+    nodes = [x]
+    constants = [x_constant]
     for j in (1, 2, 3):
-        terms = []
-        for e, (to, i) in enumerate(EDGES):
-            if to != j:
-                continue
-            src, src_constant = nodes[i]
-            constant = ops[e] == "none" or src_constant
-            with b.scope(f"edge{i}to{j}", tag=_zero_tag(constant)):
-                terms.append((_torch_op(b, ops[e], src), constant))
-        acc, acc_constant = terms[0]
-        for term, term_constant in terms[1:]:
-            acc_constant = acc_constant and term_constant
-            with b.scope(f"node{j}", tag=_zero_tag(acc_constant)):
-                acc = b.add(acc, term)
-        nodes.append((acc, acc_constant))
-    return nodes[3]
+        edges = _NODE_EDGES[j]
+        node_ops = tuple(ops[e] for e in edges)
+        sources = tuple(constants)
+        nodes.append(b.part(("pt-node", j, node_ops, sources), functools.partial(_torch_node, j, node_ops, sources),
+                            *nodes))
+        constants.append(all(op == "none" or sources[EDGES[e][1]] for e, op in zip(edges, node_ops, strict=True)))
+    return nodes[3], constants[3]
 
 
-def _torch_op(b: NetBuilder, op: str, x: str) -> str:
+def _torch_node(j: int, node_ops: tuple[str, ...], constants: tuple[bool, ...], b: NetBuilder, *nodes: str) -> str:
+    """Node `j`: the ops of its edges on the earlier `nodes` (whose `constants` say which
+    are constant), summed left to right."""
+    terms = []
+    for e, op in zip(_NODE_EDGES[j], node_ops, strict=True):
+        i = EDGES[e][1]
+        constant = op == "none" or constants[i]
+        with b.scope(f"edge{i}to{j}", tag=_zero_tag(constant)):
+            terms.append((_torch_op(b, nodes[i], op), constant))
+    acc, acc_constant = terms[0]
+    for term, term_constant in terms[1:]:
+        acc_constant = acc_constant and term_constant
+        with b.scope(f"node{j}", tag=_zero_tag(acc_constant)):
+            acc = b.add(acc, term)
+    return acc
+
+
+# The edges into each node, in edge order.
+_NODE_EDGES = {j: tuple(e for e, (to, _) in enumerate(EDGES) if to == j) for j in (1, 2, 3)}
+
+
+def _torch_op(b: NetBuilder, x: str, op: str) -> str:
     if op == "none":
         return b.op(Kind.MUL, [x], b.shape(x), name="zero", tag="zero")
     if op == "skip_connect":
@@ -409,11 +441,16 @@ def _latbench_cell_ops(
     for v, op, preds in vertices:
         j, i = EDGES[v]
         with b.scope(f"edge{i}to{j}"):
-            src = summed(preds)
-            if op == "avg_pool_3x3":
-                tensors[v] = b.pool("avg", 3, 1, x=src)
-            else:
-                b.conv(b.channels(src), 3 if op == "nor_conv_3x3" else 1, bias=True, x=src)
-                tensors[v] = b.act(Kind.RELU)
+            tensors[v] = b.part(("lb-op", op), _LATBENCH_OPS[op], summed(preds))
     with b.scope("out"):
         return summed(out)
+
+
+def _latbench_op(b: NetBuilder, x: str, op: str) -> str:
+    if op == "avg_pool_3x3":
+        return b.pool("avg", 3, 1, x=x)
+    b.conv(b.channels(x), 3 if op == "nor_conv_3x3" else 1, bias=True, x=x)
+    return b.act(Kind.RELU)
+
+
+_LATBENCH_OPS = {op: functools.partial(_latbench_op, op=op) for op in OPS}

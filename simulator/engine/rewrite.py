@@ -23,7 +23,27 @@ class Plan:
     outputs: tuple[int, ...]  # producers of the graph's outputs, after rewriting
 
 
+# Plans by (runtime, graph structure): search loops and calibration price the same
+# structures again and again (a cell's at every stage shape, a graph under every candidate
+# profile). Bounded: the oldest plan goes first.
+_PLANS: dict[tuple, Plan] = {}
+_MAX_PLANS = 1 << 14
+
+
 def plan(graph: FlatGraph, runtime: RuntimeSpec) -> Plan:
+    """What `runtime` runs of `graph`. A plan depends on the ops' kinds and tags and on
+    the wiring only, never on shapes, so graphs of one structure share it (read only)."""
+    ops = graph.ops
+    key = (runtime, graph.sources, tuple([(op.kind, op.tag) for op in ops]))
+    found = _PLANS.get(key)
+    if found is None:
+        if len(_PLANS) >= _MAX_PLANS:
+            del _PLANS[next(iter(_PLANS))]
+        found = _PLANS[key] = _new_plan(graph, runtime)
+    return found
+
+
+def _new_plan(graph: FlatGraph, runtime: RuntimeSpec) -> Plan:
     ops = graph.ops
     consumers = graph.consumers
     live = _live_ops(graph) if runtime.prune_dead_ops else None
