@@ -7,7 +7,6 @@ otherwise (`x=`), and returns the name of the tensor it produced, which becomes 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,7 +54,7 @@ class _Part:
 
     ops: tuple[Op, ...]
     sources: tuple[tuple[int, ...], ...]
-    stems: tuple[tuple[str, int], ...]
+    stems: dict[str, int]
     output: int
     current: str
 
@@ -82,7 +81,7 @@ class NetBuilder:
         self._scopes: list[str] = []
         self._prefix = ""  # the scopes joined, kept current by `scope`
         self._tags: list[str] = []
-        self._names: Counter[str] = Counter()
+        self._names: dict[str, int] = {}  # name stem -> times used
 
     # -- plumbing ---------------------------------------------------------------------
     def shape(self, x: str | None = None) -> Shape:
@@ -109,7 +108,7 @@ class NetBuilder:
 
     def _name(self, base: str) -> str:
         stem = f"{self._prefix}{base}"
-        n = self._names[stem]
+        n = self._names.get(stem, 0)
         self._names[stem] = n + 1
         return stem if n == 0 else f"{stem}_{n}"
 
@@ -124,7 +123,7 @@ class NetBuilder:
         memo = (key, self._prefix, self._tags[-1] if self._tags else None, self.bits,
                 tuple([self.shape(x) for x in inputs]), tuple([inputs.index(x) for x in inputs]))
         record = _PARTS.get(memo, False)
-        if record and not any(self._names[stem] for stem, _ in record.stems):
+        if record and self._names.keys().isdisjoint(record.stems):
             return self._replay(record, inputs)
         start, names = len(self.graph), dict(self._names)
         out = build(self, *inputs)
@@ -142,8 +141,8 @@ class NetBuilder:
         ops = self.graph.ops()[start:]
         index = {x: k for k, x in enumerate(inputs)}
         index.update((op.name, len(inputs) + i) for i, op in enumerate(ops))
-        stems = tuple((stem, n) for stem, n in self._names.items() if names.get(stem, 0) != n)
-        if any(stem in names for stem, _ in stems) or index.get(self.x, -1) < len(inputs):
+        stems = {stem: n for stem, n in self._names.items() if names.get(stem, 0) != n}
+        if not names.keys().isdisjoint(stems) or index.get(self.x, -1) < len(inputs):
             return None
         try:
             sources = tuple(tuple(index[s] for s in self.graph.sources(op.name)) for op in ops)
@@ -154,8 +153,7 @@ class NetBuilder:
     def _replay(self, record: _Part, inputs: Sequence[str]) -> str:
         tensors = [*inputs, *(op.name for op in record.ops)]
         self.graph.extend(record.ops, [tuple([tensors[s] for s in srcs]) for srcs in record.sources])
-        for stem, n in record.stems:
-            self._names[stem] = n
+        self._names.update(record.stems)
         self.x = record.current
         return tensors[record.output]
 

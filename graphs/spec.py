@@ -6,7 +6,6 @@ Used by the CLI, the Python API and reference CSV files alike.
 from __future__ import annotations
 
 import ast
-import functools
 import math
 import os
 import sys
@@ -208,8 +207,8 @@ def _read_model(model: Model, allow_unknown: bool, input_shape: InputShape | Non
 
 def code_spec(model: Model) -> Model:
     """A search-space point given as a numpy array of integer codes (`graphs.spaces.<space>.encode`)
-    as its model spec, with the space's default options; the code's length names the space
-    (NAS-Bench-201 6, FBNet 22, OFA MobileNetV3 46). Anything else is returned as it is."""
+    as its model spec, with the space's default options (`graphs.spaces.code_space` names the
+    space). Anything else is returned as it is."""
     numpy = sys.modules.get("numpy")  # an array can only exist if numpy is imported
     if numpy is None or not isinstance(model, numpy.ndarray):
         return model
@@ -218,19 +217,9 @@ def code_spec(model: Model) -> Model:
             f"a numpy array as a model must be one search-space code (1-D integers), not a "
             f"{model.ndim}-D {model.dtype} array"
         )
-    spaces = _spaces_by_code_length()
-    space = spaces.get(len(model))
-    if space is None:
-        lengths = ", ".join(f"{m.NAME} {n}" for n, m in sorted(spaces.items()))
-        raise EdgesimError(f"a code of {len(model)} integers is no search space's; code lengths: {lengths}")
-    return space.spec(tuple(int(c) for c in model))
+    from graphs.spaces import spec_of_code
 
-
-@functools.cache
-def _spaces_by_code_length() -> dict[int, Any]:
-    from graphs.spaces import SPACES
-
-    return {len(module.encode(module.sample(1)[0])): module for module in SPACES.values()}
+    return spec_of_code(model)
 
 
 def named_shapes(input_shape: InputShape | None) -> dict[str | None, Shape]:

@@ -123,11 +123,16 @@ class Predictor:
                     del memo[next(iter(memo))]  # the oldest entry
                 memo[key] = found
             pairs.append(found)
-        import numpy
+        import numpy  # lazily: `import simulator` (and so `edgesim --help`) stays light
 
-        table = numpy.asarray(pairs, dtype=float).reshape(-1, 2)  # one conversion for every metric
-        columns = [self._checked(table[:, METRICS.index(m)], m) * f for m, f in zip(names, factors, strict=True)]
-        return columns[0] if metrics is None else dict(zip(names, columns, strict=True))
+        # One conversion, check and scaling for every metric asked: a second metric adds
+        # a column, not a pass.
+        table = numpy.asarray(pairs, dtype=float).reshape(-1, 2)[:, [METRICS.index(m) for m in names]]
+        self._check(table, names)
+        table *= 1e3  # ms, mJ
+        if quantile is not None:
+            table *= factors
+        return table[:, 0] if metrics is None else {m: table[:, k] for k, m in enumerate(names)}
 
     def predict_frame(self, models: Iterable[Any], metrics: Sequence[str] = METRICS, **kwargs: Any) -> Any:
         """`predict` as a pandas DataFrame: a `model` column (specs as given, codes as their
@@ -151,15 +156,18 @@ class Predictor:
         batch = options.pop("batch", None)
         return self.predict(archs, metric, batch=batch, space=space, **options)
 
-    def _checked(self, values: Sequence[float] | np.ndarray, metric: str) -> np.ndarray:
-        """Milliseconds or millijoules, once every value is finite (and latencies positive)."""
-        import numpy  # lazily: `import simulator` (and so `edgesim --help`) stays light
+    def _check(self, table: np.ndarray, names: Sequence[str]) -> None:
+        """Every value finite, below `MAX_RESULT` and (latencies) positive; column k of
+        `table` holds metric `names[k]` in seconds or joules."""
+        import numpy
 
-        out = numpy.asarray(values, dtype=float)
-        bad = ~numpy.isfinite(out) | (out <= 0 if metric == "latency" else out < 0) | (out > MAX_RESULT[metric])
+        latency = numpy.asarray([m == "latency" for m in names])
+        high = numpy.asarray([MAX_RESULT[m] for m in names])
+        bad = ~numpy.isfinite(table) | (table < 0) | ((table == 0) & latency) | (table > high)
         if bad.any():
-            check_results(self.profile, f"model #{int(numpy.argmax(bad))}", **{metric: float(out[bad][0])})
-        return out * 1e3
+            k = int(numpy.argmax(bad.any(axis=0)))
+            row = int(numpy.argmax(bad[:, k]))
+            check_results(self.profile, f"model #{row}", **{names[k]: float(table[row, k])})
 
     def _quantile_factor(self, metric: str, quantile: float) -> float:
         from simulator import intervals

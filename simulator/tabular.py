@@ -10,6 +10,7 @@ also needs pyarrow; the rest is the standard library.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -56,14 +57,15 @@ def to_frame(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
 
 def format_table_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     buf = io.StringIO()
-    _write_csv(header, rows, buf)
+    write_csv(header, rows, buf)
     return buf.getvalue()
 
 
-def _write_csv(header: Sequence[str], rows: Sequence[Sequence[Any]], stream: IO[str]) -> None:
-    from simulator.textfmt import write_csv
-
-    write_csv(header, [["" if v is None else number(v) for v in row] for row in rows], stream)
+def write_csv(header: Sequence[str], rows: Sequence[Sequence[Any]], stream: IO[str] | None = None) -> None:
+    """The table as CSV on `stream` (default stdout), values in the one numeric format."""
+    writer = csv.writer(stream or sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([["" if v is None else number(v) for v in row] for row in rows])
 
 
 def write_table(header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, path: Path | None = None) -> None:

@@ -1,10 +1,8 @@
-"""Text in and out, for reports, the CLI and studies: plain-text tables, CSV, and
-`FIELD=V1,V2` settings."""
+"""Text in and out, for reports, the CLI and studies: plain-text tables and `FIELD=V1,V2`
+settings (CSV, JSON and Parquet: `simulator.tabular`)."""
 
 from __future__ import annotations
 
-import csv
-import sys
 import tomllib
 from collections.abc import Sequence
 from typing import Any
@@ -22,12 +20,6 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-def write_csv(header: Sequence[str], rows: Sequence[Sequence[Any]], stream=None) -> None:
-    writer = csv.writer(stream or sys.stdout, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
 
 
 def parse_setting(text: str) -> tuple[str, list[Any]]:

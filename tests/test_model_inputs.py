@@ -171,7 +171,7 @@ def test_numpy_codes_of_search_spaces_are_models():
         # codes take the segment fast path: predict()'s number up to summation order
         np.testing.assert_allclose(p.predict([code, np.asarray(code, dtype=np.uint8)]), [report.latency_s * 1e3] * 2,
                                    rtol=1e-12)
-    with pytest.raises(EdgesimError, match=r"a code of 5 integers is no search space's; code lengths: nasbench201 6"):
+    with pytest.raises(EdgesimError, match=r"fits no search space: a code of 5 integers; code lengths: nasbench201 6"):
         build(np.zeros(5, dtype=int))
     with pytest.raises(EdgesimError, match="one search-space code"):
         build(np.zeros((2, 6), dtype=int))

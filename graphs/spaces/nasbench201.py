@@ -363,7 +363,7 @@ def _torch_node(j: int, node_ops: tuple[str, ...], constants: tuple[bool, ...], 
         i = EDGES[e][1]
         constant = op == "none" or constants[i]
         with b.scope(f"edge{i}to{j}", tag=_zero_tag(constant)):
-            terms.append((_torch_op(b, nodes[i], op), constant))
+            terms.append((b.part(op, _TORCH_OPS[op], nodes[i]), constant))
     acc, acc_constant = terms[0]
     for term, term_constant in terms[1:]:
         acc_constant = acc_constant and term_constant
@@ -387,6 +387,10 @@ def _torch_op(b: NetBuilder, x: str, op: str) -> str:
     b.act(Kind.RELU, x=x)
     b.conv(b.channels(x), kernel, padding=kernel // 2)
     return b.bn()
+
+
+# Each edge op as a builder part (a node built anew reuses its edges' ops).
+_TORCH_OPS = {op: functools.partial(_torch_op, op=op) for op in OPS}
 
 
 def _latbench_stem(b: NetBuilder) -> None:

@@ -18,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator.textfmt import print_table, write_csv
+    from simulator.tabular import write_csv
+    from simulator.textfmt import print_table
 
     graph = build_model(args, args.spec)
     ops = graph.ops()

@@ -21,9 +21,7 @@ from simulator.engine.pricing import cost_model, host_model
 from simulator.engine.rewrite import plan
 from simulator.engine.terms import inference_terms, link_transfer
 from simulator.hardware.profile import Profile
-from simulator.results import Cost, Term, TermKind
-
-NOTHING = Cost(0.0, 0.0)
+from simulator.results import Term, TermKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,18 +110,22 @@ class SegmentPricer:
         ):
             return None  # the output is dead or constant: liveness crosses the boundary
         ops = [graph.ops[i] for i in rewritten.kept]
-        if any(self.device.unsupported(op) for op in ops):
-            return None
-        costs = [self.device.cost(op) for op in ops]
+        device = self.device
+        latency = energy = 0.0  # floats, in op order, as `pricing.run` sums them
+        for op in ops:
+            if device.unsupported(op):
+                return None
+            cost = device.cost(op)
+            latency += cost.latency_s
+            energy += cost.energy_j
         readers = [i for i, srcs in enumerate(graph.sources) if -1 in srcs]
         first = graph.ops[readers[0]] if len(readers) == 1 else None
         input_merges = first is not None and len(graph.sources[readers[0]]) == 1 and (
             (first.kind == Kind.BATCH_NORM and runtime.fold_batch_norm) or first.kind in runtime.fused_activations
         )
-        total = sum(costs, NOTHING)
         return SegmentCost(
-            total.latency_s,
-            total.energy_j,
+            latency,
+            energy,
             tuple(ops),
             graph.ops[last].output,
             False,
