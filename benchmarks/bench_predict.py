@@ -215,10 +215,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="interleaved pairs behind each ratio (default 5)")
     parser.add_argument("--against", type=Path, help="another checkout (e.g. /work/main) to time cold passes of")
-    parser.add_argument("--only", choices=["spec-strings"], help="run one section")
+    parser.add_argument("--only", choices=["spec-strings", "pareto"], help="run one section")
     args = parser.parse_args()
-    if args.only:
+    if args.only == "spec-strings":
         nb201_spec_strings_on_coral(args.repeats, args.against)
+    if args.only == "pareto":
+        pareto_of_random_points()
+    if args.only:
         sys.exit()
     nb201_on_coral()
     nb201_spec_strings_on_coral(args.repeats, args.against)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphs.errors import EdgesimError
@@ -57,6 +57,7 @@ class _Part:
     stems: dict[str, int]
     output: int
     current: str
+    wired: dict[tuple[str, ...], list[tuple[str, ...]]] = field(default_factory=dict)  # sources by input names
 
 
 # Parts by (key, scope, tag, bits, input shapes, which inputs are one tensor); bounded, the oldest goes first.
@@ -150,12 +151,16 @@ class NetBuilder:
             return None
         return _Part(ops, sources, stems, index[out], self.x)
 
-    def _replay(self, record: _Part, inputs: Sequence[str]) -> str:
-        tensors = [*inputs, *(op.name for op in record.ops)]
-        self.graph.extend(record.ops, [tuple([tensors[s] for s in srcs]) for srcs in record.sources])
+    def _replay(self, record: _Part, inputs: tuple[str, ...]) -> str:
+        sources = record.wired.get(inputs)
+        if sources is None:  # a part meets few distinct input names: wire each once
+            tensors = [*inputs, *(op.name for op in record.ops)]
+            sources = record.wired[inputs] = [tuple([tensors[s] for s in srcs]) for srcs in record.sources]
+        self.graph.extend(record.ops, sources)
         self._names.update(record.stems)
         self.x = record.current
-        return tensors[record.output]
+        out = record.output - len(inputs)
+        return record.ops[out].name if out >= 0 else inputs[record.output]
 
     def op(
         self,

@@ -344,14 +344,12 @@ def _torch_cell_ops(
     """The cell as PyTorch runs it; returns its output and whether that is constant. Each
     node is a builder part: cells that share a node's edge ops share its ops."""
     nodes = [x]
-    constants = [x_constant]
-    for j in (1, 2, 3):
-        edges = _NODE_EDGES[j]
-        node_ops = tuple(ops[e] for e in edges)
-        sources = tuple(constants)
-        nodes.append(b.part(("pt-node", j, node_ops, sources), functools.partial(_torch_node, j, node_ops, sources),
-                            *nodes))
-        constants.append(all(op == "none" or sources[EDGES[e][1]] for e, op in zip(edges, node_ops, strict=True)))
+    constants = (x_constant,)
+    for j, edges, sources in _NODES:
+        node_ops = tuple([ops[e] for e in edges])
+        key = ("pt-node", j, node_ops, constants)
+        nodes.append(b.part(key, functools.partial(_torch_node, j, node_ops, constants), *nodes))
+        constants += (all([op == "none" or constants[i] for op, i in zip(node_ops, sources, strict=True)]),)
     return nodes[3], constants[3]
 
 
@@ -374,6 +372,8 @@ def _torch_node(j: int, node_ops: tuple[str, ...], constants: tuple[bool, ...], 
 
 # The edges into each node, in edge order.
 _NODE_EDGES = {j: tuple(e for e, (to, _) in enumerate(EDGES) if to == j) for j in (1, 2, 3)}
+# (node, its edges, the node each edge reads) for nodes 1-3.
+_NODES = tuple((j, edges, tuple(EDGES[e][1] for e in edges)) for j, edges in _NODE_EDGES.items())
 
 
 def _torch_op(b: NetBuilder, x: str, op: str) -> str:
