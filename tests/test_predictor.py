@@ -141,3 +141,17 @@ def test_model_errors():
         predictor.predict(["mobilenet_v2"], variant="latbench")
     with pytest.raises(EdgesimError, match="metrics"):
         predictor.predict(["mobilenet_v2"], metrics="latency")
+
+
+def test_both_metrics_in_one_call_are_the_one_metric_numbers():
+    """One table, checked and scaled once for every metric asked, gives exactly what one
+    metric at a time gives, in the order asked, with or without a quantile."""
+    predictor = Predictor("rtx-2080ti")  # latency intervals from its calibration
+    specs = [nasbench201.spec(a) for a in nasbench201.sample(40, seed=8)] + ["mobilenet_v2"]
+    both = predictor.predict(specs, metrics=("energy", "latency"))
+    assert list(both) == ["energy", "latency"]
+    for metric in ("latency", "energy"):
+        np.testing.assert_array_equal(both[metric], predictor.predict(specs, metric=metric))
+    quantiles = predictor.predict(specs, metrics=("latency",), quantile=0.9)
+    np.testing.assert_array_equal(quantiles["latency"], predictor.predict(specs, quantile=0.9))
+    assert (quantiles["latency"] > both["latency"]).all()
