@@ -25,7 +25,7 @@ from graphs.flat import FlatGraph
 from graphs.graph import OpGraph
 from graphs.spec import InputShape, Model, build, code_spec, is_path_spec, parse_spec
 from simulator.api import MAX_RESULT, check_results, resolve_profile
-from simulator.engine import cost_model, run
+from simulator.engine import run
 from simulator.engine.fastpath import SegmentPricer
 from simulator.hardware.profile import Profile
 
@@ -207,7 +207,7 @@ class Predictor:
     def _by_segments(self, chain: tuple, samples: int, whole: str, batch: int | None) -> tuple[float, float]:
         """The chain at `samples` by segments, or the spec `whole` at `batch` where that is not exact."""
         segments, (n, *sample) = chain
-        invocations = samples if cost_model(self.profile).batch_as_invocations else 1
+        invocations = samples if self._pricer.device.batch_as_invocations else 1  # (not a profile hash per arch)
         priced = self._pricer.price(segments, (n * samples // invocations, *sample))
         if priced is None:
             return self._whole(whole, batch)
