@@ -84,6 +84,32 @@ def test_stock_profiles_on_measured_power(device: str, precision: str) -> None:
     assert result.median_abs_power_error <= 0.30, [f"{r.row.model}: {r.power_error:+.1%}" for r in result.rows]
 
 
+# Devices whose energy per inference misses by more than 30 %: latency misses (power holds).
+ENERGY_MISSES = {
+    "coral-devboard@int8": ("median 31.3 % on 2 power runs: mobilenet_v2 -51 %, its latency 2.35 ms against "
+                            "4.23 ms in DeepEdgeBench's Python loop (Coral's own Dev Board figure: 2.6 ms)"),
+    "jetson-nano@fp32": ("47.4 % on 1 power run: LatBench's TensorRT profile prices MobileNetV2 at 12.5 ms, "
+                         "DeepEdgeBench's ONNX -> TensorRT Python loop took 23.1 ms (power 2.9 % off)"),
+}
+
+
+@pytest.mark.parametrize(("device", "precision"), [
+    pytest.param(d, p, marks=[pytest.mark.xfail(strict=True, reason=ENERGY_MISSES[f"{d}@{p}"])]
+                 if f"{d}@{p}" in ENERGY_MISSES else []) for d, p in _energy_devices()])
+def test_stock_profiles_on_measured_energy(device: str, precision: str) -> None:
+    """Median |error| ≤ 30 % in energy per inference on every device's measured rows that
+    its profile was not fitted to (DeepEdgeBench's runtime profiles fit its latency runs,
+    never its power runs)."""
+    profile = load_profile(device)
+    if profile.precision != precision:
+        profile = profile.replace(precision=precision)
+    rows = [r for r in checked_rows(profile, rows_for_device(load_reference("published"), device, precision))
+            if r.energy_mj is not None]
+    assert rows
+    result = validate_energy(profile, rows)
+    assert result.median_abs_energy_error <= 0.30, [f"{r.row.model}: {r.energy_error:+.1%}" for r in result.rows]
+
+
 def test_rows_at_another_boundary_are_not_scored(tmp_path: Path) -> None:
     path = tmp_path / "ref.csv"
     path.write_text("model,latency_ms,energy_mj,device,source,boundary\n"

@@ -13,11 +13,12 @@ keeps the rows edgesim can check itself against, rewritten in the reference form
   `edgesim validate --device PROFILE` scores a profile on the rows of its own precision.
 - `source`: the raw row's citation, its line in published-raw.csv and any assumption made.
 
-Energy rows come from `tools/published_energy.csv`, figures read from the primary sources
-result files (latency and power while inferring, or energy per inference) with the
-measurement boundary and conditions of each; where only power was measured, energy per
-inference = power × latency, and the source says so. They fill the `boundary` column
-(chip, core-rail, module, board, usb), which latency-only rows leave empty.
+Rows read from a campaign's own result files come from `tools/published_energy.csv`:
+power runs (latency and power while inferring, or energy per inference) with the
+measurement boundary and conditions of each, where only power was measured energy per
+inference = power × latency, and the source says so; they fill the `boundary` column
+(chip, core-rail, module, board, usb). The same campaigns' latency runs leave power,
+energy and boundary empty, as the raw file's latency rows do.
 
 Left out: rows whose notes or fields say unverified, inferred, approximate, likely,
 superseded or that source versions differ; ablation rows; batch sizes other than 1;
@@ -220,8 +221,9 @@ def _curate_row(r: dict[str, str], line: int) -> tuple[str, list[str] | None]:
 
 
 def energy_rows(path: Path = ENERGY) -> list[list[str]]:
-    """The measured energy/power rows in the reference format, energy derived from power
-    × latency where the source measured power."""
+    """The rows read from result files in the reference format: power runs, energy derived
+    from power × latency where the source measured power, and the same campaigns' latency
+    runs (no power, no energy, no boundary: latency rows like the raw file's)."""
     out = []
     with path.open(newline="", encoding="utf-8") as fh:
         for line, r in enumerate(csv.DictReader(fh), start=2):
@@ -229,13 +231,16 @@ def energy_rows(path: Path = ENERGY) -> list[list[str]]:
             build(spec)  # every row must name a network the zoo builds
             latency = float(r["latency_ms"])
             if r["energy_mj"].strip():
-                energy, how = float(r["energy_mj"]), "energy per inference as measured"
-            else:
-                energy = float(r["power_w"]) * latency
+                energy, how = f"{float(r['energy_mj']):.6g}", "energy per inference as measured"
+            elif r["power_w"].strip():
+                energy = f"{float(r['power_w']) * latency:.6g}"
                 how = f"energy = {float(r['power_w']):g} W while inferring x {latency:g} ms"
+            elif r["boundary"].strip():
+                raise ValueError(f"{path.name} line {line}: a boundary without power or energy")
+            else:
+                energy, how = "", "latency run"
             source = f"{r['source']} [{path.name} line {line}: {r['conditions']}; {how}]"
-            out.append([spec, repr(latency), f"{energy:.6g}", f"{r['profile']}@{r['precision']}",
-                        source, r["boundary"]])
+            out.append([spec, repr(latency), energy, f"{r['profile']}@{r['precision']}", source, r["boundary"]])
     return out
 
 

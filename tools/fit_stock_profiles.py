@@ -9,7 +9,8 @@ fields the fit may move. Rows are fitted on a SUBSET and every other row checks:
 
 - a development file: `ROWS_PER_FILE` rows drawn with `SEED` (`fitted_subset`); a file
   smaller than twice that gives half its rows;
-- a `published` label: the rows sorted by latency (then spec), odd positions fitted.
+- a `published` label: the rows sorted by latency (then spec), odd positions fitted; a
+  label holding a campaign's power runs fits its latency runs and checks on the power runs.
 
 Fit: `scipy.optimize.least_squares` on log(predicted / measured) — relative error — each
 source (file or published label) weighted alike whatever its row count, plus a weak prior
@@ -139,6 +140,12 @@ STOCK_FITS = (
     # Published TFLite rows only (SSDLite and MobileNet benchmarks): few rows, few fields.
     StockFit("raspi4-cpu", (), ("raspi4-cpu@fp32", "raspi4-cpu@int8"),
              ("efficiency.pointwise", "efficiency.depthwise", "compute.macs_per_cycle.int8")),
+    # DeepEdgeBench's latency runs (tflite_runtime in Python, no delegate, one thread): three
+    # networks, two fields; its power runs check latency, energy and power.
+    StockFit("raspi4-cpu-tflite-python", (), ("raspi4-cpu-tflite-python@fp32", "raspi4-cpu-tflite-python@int8"),
+             ("efficiency.pointwise", "compute.macs_per_cycle.int8")),
+    StockFit("coral-devboard-cpu", (), ("coral-devboard-cpu@fp32", "coral-devboard-cpu@int8"),
+             ("efficiency.pointwise", "compute.macs_per_cycle.int8")),
     StockFit("pixel2-cpu-pytorch", (DevFile("help-nb201-pixel2.csv"), DevFile("help-fbnet-pixel2.csv")),
              (), PYTORCH_CPU_FIELDS),
     StockFit("samsung-a50-cpu-pytorch", (DevFile("help-fbnet-samsung_a50.csv"),), (), PYTORCH_CPU_FIELDS),
@@ -164,8 +171,16 @@ def fitted_subset(rows: Sequence[ReferenceRow]) -> list[ReferenceRow]:
 
 
 def published_subset(rows: Sequence[ReferenceRow]) -> list[ReferenceRow]:
-    """The published rows of one label the fit uses: by latency, odd positions."""
+    """The published rows of one label the fit uses: where the label holds a campaign's
+    power runs (measured energy at a stated boundary), its latency runs, so that every
+    power run checks latency, energy and power; otherwise by latency, odd positions."""
+    if any(is_power_run(r) for r in rows):
+        return [r for r in rows if not is_power_run(r)]
     return sorted(rows, key=lambda r: (r.latency_ms, r.model))[1::2]
+
+
+def is_power_run(row: ReferenceRow) -> bool:
+    return row.energy_mj is not None and bool(row.boundary)
 
 
 def row_id(row: ReferenceRow) -> str:
@@ -285,7 +300,8 @@ def fit_stock(fit: StockFit, refdata: Path, leave_out: str | None = None) -> Out
 def calibration_toml(outcome: Outcome) -> str:
     lines = ["[calibration]", f'tool = "{TOOL}"',
              f"seed = {SEED}", f"rows_per_file = {ROWS_PER_FILE}",
-             'split = "development files: seeded rows; published: sorted by latency, odd positions"',
+             'split = "development files: seeded rows; published: sorted by latency, odd positions '
+             '(latency runs where the label has power runs)"',
              "fitted_rows = ["]
     lines += [f'    "{r}",' for r in outcome.fitted_rows]
     lines += ["]", "", "[calibration.residual_mape]"]
