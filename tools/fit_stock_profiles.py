@@ -174,13 +174,9 @@ def published_subset(rows: Sequence[ReferenceRow]) -> list[ReferenceRow]:
     """The published rows of one label the fit uses: where the label holds a campaign's
     power runs (measured energy at a stated boundary), its latency runs, so that every
     power run checks latency, energy and power; otherwise by latency, odd positions."""
-    if any(is_power_run(r) for r in rows):
-        return [r for r in rows if not is_power_run(r)]
+    if any(r.is_power_run for r in rows):
+        return [r for r in rows if not r.is_power_run]
     return sorted(rows, key=lambda r: (r.latency_ms, r.model))[1::2]
-
-
-def is_power_run(row: ReferenceRow) -> bool:
-    return row.energy_mj is not None and bool(row.boundary)
 
 
 def row_id(row: ReferenceRow) -> str:
