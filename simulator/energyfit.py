@@ -65,17 +65,11 @@ def energy_sets(fields: Sequence[selection.Field], seen: Sequence[bool]) -> list
     on = [i for i, s in enumerate(seen) if s]
     busy = tuple(i for i in on if fields[i].path == BUSY)
     dynamic = tuple(i for i in on if fields[i].path != BUSY)
-    raw = [
+    return selection.nested([
         ("energy scale", (tuple(on),)),
-        ("busy power + dynamic energy", tuple(g for g in (busy, dynamic) if g)),
+        ("busy power + dynamic energy", (busy, dynamic)),
         ("all energy fields", tuple((i,) for i in on)),
-    ]
-    sets: list[ParamSet] = []
-    for name, groups in raw:
-        pset = ParamSet(name, tuple(g for g in groups if g))
-        if pset.groups and all(set(pset.groups) != set(s.groups) for s in sets):
-            sets.append(pset)
-    return sets
+    ])
 
 
 def calibrate_energy(profile: Profile, rows: Sequence[ReferenceRow], *, reference: str | None = None) -> EnergyFit:

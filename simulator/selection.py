@@ -139,12 +139,18 @@ def param_sets(fields: Sequence[Field], active: Sequence[bool]) -> list[ParamSet
     def each(*wanted: str) -> tuple[tuple[int, ...], ...]:
         return tuple((i,) for i, r in enumerate(roles) if r in wanted)
 
-    raw = [
+    return nested([
         ("scale", tied("throughput", "bandwidth", "time")),
         ("scale + fixed costs", tied("throughput", "bandwidth") + each("time")),
         ("per-category efficiencies", each("throughput", "time") + tied("bandwidth")),
         ("all free fields", each("throughput", "bandwidth", "time", "count", "shape")),
-    ]
+    ])
+
+
+def nested(raw: Sequence[tuple[str, tuple[tuple[int, ...], ...]]]) -> list[ParamSet]:
+    """Named groupings, smallest first, as parameter sets (latency's and energy's): empty
+    groups dropped, and a set that groups the fields as an earlier one does, or holds
+    none, left out."""
     sets: list[ParamSet] = []
     for name, groups in raw:
         pset = ParamSet(name, tuple(g for g in groups if g))
