@@ -44,6 +44,7 @@ class Kind(StrEnum):
     SOFTMAX = "softmax"
     QUANTIZE = "quantize"  # float → int8/uint8 (TFLite QUANTIZE)
     DEQUANTIZE = "dequantize"  # int8/uint8 → float
+    DETECTION_POSTPROCESS = "detection_postprocess"  # SSD box decode + NMS (TFLite_Detection_PostProcess)
     UNKNOWN = "unknown"
 
 
@@ -86,6 +87,9 @@ _CATEGORY = {
     **dict.fromkeys(POOL_KINDS, Category.POOL),
     **dict.fromkeys(DATA_MOVEMENT_KINDS, Category.DATA),
     Kind.SOFTMAX: Category.SOFTMAX,
+    # Priced as softmax: scalar loops of exponentials, divisions and compares that SIMD
+    # kernels do not cover.
+    Kind.DETECTION_POSTPROCESS: Category.SOFTMAX,
 }
 
 
@@ -108,9 +112,20 @@ ELEMENT_OPS = {
     **dict.fromkeys(DATA_MOVEMENT_KINDS, 1),
 }
 
+# SSD detection post-processing (TFLite_Detection_PostProcess with the TF OD API export's
+# fast NMS, one class per detection): per anchor and class the score is dequantized (2)
+# and compared with the anchor's best (1); per anchor the box is decoded from its 4
+# quantized offsets (4 dequantizes, 2 exponentials, ~14 scale/offset/corner operations:
+# DECODE_OPS); then each of `max_detections` picks takes the best remaining candidate and
+# suppresses by IoU (2 min, 2 max, 2 clamps, 3 multiply/add, a divide, a compare: IOU_OPS)
+# against every anchor, the bound when few scores pass the threshold filter.
+POSTPROCESS_SCORE_OPS = ELEMENT_OPS[Kind.DEQUANTIZE] + 1
+DECODE_OPS = 4 * ELEMENT_OPS[Kind.DEQUANTIZE] + 2 * ELEMENT_OPS[Kind.SIGMOID] + 14
+IOU_OPS = 11
+
 # Every kind has a category and a work rule: a new kind without them fails at import.
 assert set(_CATEGORY) == set(Kind), f"kinds without a category: {set(Kind) - set(_CATEGORY)}"
-assert set(ELEMENT_OPS) | MAC_KINDS | POOL_KINDS == set(Kind), (
+assert set(ELEMENT_OPS) | MAC_KINDS | POOL_KINDS | {Kind.DETECTION_POSTPROCESS} == set(Kind), (
     f"kinds without a work rule: {set(Kind) - set(ELEMENT_OPS) - MAC_KINDS - POOL_KINDS}"
 )
 
@@ -239,7 +254,16 @@ def op_work(op: Op) -> float:
         return float(op.out_elements * op.kernel[0] * op.kernel[1])
     if op.kind in MAC_KINDS:  # a MAC op with an empty axis
         return 0.0
+    if op.kind == Kind.DETECTION_POSTPROCESS:
+        return float(postprocess_work(op.inputs[-1], op.attr("max_detections", 10)))
     return float(op.out_elements * ELEMENT_OPS[op.kind])
+
+
+def postprocess_work(scores: Shape, max_detections: int) -> int:
+    """Element operations of SSD post-processing over a (batch, anchors, classes) score
+    tensor: score scan, box decode, and `max_detections` IoU sweeps over the anchors."""
+    anchors, classes = _prod(scores[:-1]), scores[-1]
+    return anchors * (classes * POSTPROCESS_SCORE_OPS + DECODE_OPS + max_detections * IOU_OPS)
 
 
 def gemm_shape(op: Op) -> tuple[int, int, int, int]:

@@ -180,3 +180,25 @@ def test_out_must_be_a_folder(tmp_path, capsys):
     assert "is not a folder" in capsys.readouterr().err
     with pytest.raises(EdgesimError):
         write_study(run_seed(quick=True), target)
+
+
+def test_published_latencies_skip_rows_the_profile_was_fitted_on():
+    """Issue 12: a claim is never checked against a row its profile was fitted on.
+    pixel4-edgetpu's Edge TPU core was fitted on MobileNetEdgeTPU 0.75 at 3.1 ms
+    (published.csv line 67); MobileNetEdgeTPU 1.0 at 3.6 ms (line 68) was not."""
+    from simulator.fitted import fitted_rows
+    from simulator.reference import load_reference
+
+    profiles = {d: seed.load_profile(d) for d in (EDGE_TPU, MOBILE_CPU)}
+    models = {"mobilenet_edgetpu", "mobilenet_edgetpu(width=0.75)", "mobilenet_v2", "mobilenet_v3_large"}
+    published = seed.published_latencies(profiles, models)
+    assert (("mobilenet_edgetpu(width=0.75)", EDGE_TPU)) not in published
+    assert published[("mobilenet_edgetpu", EDGE_TPU)].latency_ms == 3.6
+    # Every pair it keeps comes from a row no profile of the pair was fitted on.
+    rows = load_reference("published")
+    for (model, device), pub in published.items():
+        matches = [r for r in rows if seed.canonical(r.model) == model and r.device.split("@")[0] == device
+                   and r.latency_ms == pub.latency_ms]
+        assert matches and not any(r in fitted_rows(profiles[device]) for r in matches), (model, device)
+    fitted = [r for r in rows if r.device.startswith(f"{EDGE_TPU}@") and r in fitted_rows(profiles[EDGE_TPU])]
+    assert {seed.canonical(r.model) for r in fitted} & models == {"mobilenet_edgetpu(width=0.75)"}

@@ -23,6 +23,9 @@ from graphs.zoo.mobilenet_v3 import LARGE_ROWS, SMALL_ROWS, reduce_tail
 EXTRA_DEPTHS = (512, 256, 256, 128)
 # Anchors per location: 3 on the first map (`reduce_boxes_in_lowest_layer`), 6 elsewhere.
 ANCHORS = (3, 6, 6, 6, 6, 6)
+# Boxes kept by post-processing: export_tflite_ssd_graph's default `max_detections`, the
+# models Coral and the TF detection zoo ship.
+MAX_DETECTIONS = 10
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,16 @@ def ssdlite(
     resolution: int = 320,
     num_classes: int = 90,
     reduced_tail: bool = True,
+    postprocess: bool = False,
 ) -> OpGraph:
     """SSDLite (TF OD API): MobileNet backbone, 4 extra layers, depthwise box predictors.
 
     `num_classes` counts object classes (COCO label map: 90); the class head adds the
     background slot. `reduced_tail` halves the last stage of V3 backbones as the TF OD
-    feature extractors do.
+    feature extractors do. `postprocess=True` ends the graph in the detection
+    post-processing op that the TFLite export (`export_tflite_ssd_graph`) appends: box
+    decode and non-maximum suppression to MAX_DETECTIONS boxes; Edge TPU runtimes run it
+    on the host CPU.
     """
     if backbone not in BACKBONES:
         raise EdgesimError(
@@ -102,7 +109,7 @@ def ssdlite(
 
     meta = {
         "backbone": backbone, "resolution": resolution, "num_classes": num_classes,
-        "reduced_tail": reduced_tail,
+        "reduced_tail": reduced_tail, "postprocess": postprocess,
     }
     nb = NetBuilder("ssdlite", (1, 3, resolution, resolution), meta=meta)
     with nb.scope("backbone"):
@@ -118,9 +125,13 @@ def ssdlite(
         boxes.append(_predictor(nb, f"box_predictor{i}", fmap, anchors, 4))
         scores.append(_predictor(nb, f"class_predictor{i}", fmap, anchors, num_classes + 1))
     with nb.scope("boxes"):
-        nb.concat(boxes, axis=1)
+        box_out = nb.concat(boxes, axis=1)
     with nb.scope("scores"):
-        nb.concat(scores, axis=1)
+        score_out = nb.concat(scores, axis=1)
+    if postprocess:
+        # One output row per kept box: 4 corners, class, score (TFLite's four outputs).
+        nb.op(Kind.DETECTION_POSTPROCESS, [box_out, score_out], (nb.shape(box_out)[0], MAX_DETECTIONS, 6),
+              name="postprocess", attrs=(("max_detections", MAX_DETECTIONS),))
     return nb.build()
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from graphs.ops import Op, op_work
+from graphs.ops import Kind, Op, op_work
 from simulator.costmodels.base import (
     CALIBRATED_CATEGORIES,
     CostModel,
@@ -59,7 +59,10 @@ class CpuModel(CostModel):
 
     def vector_tail(self, op: Op) -> float:
         """Lane operations issued per useful one: the channel axis (NCHW) or the last
-        axis padded up to whole vectors."""
+        axis padded up to whole vectors. Detection post-processing loops over anchors in
+        scalar code: no tail."""
+        if op.kind == Kind.DETECTION_POSTPROCESS:
+            return 1.0
         shape = op.output
         channels = shape[1] if len(shape) == 4 else shape[-1]
         if not channels:

@@ -55,6 +55,8 @@ UNMAPPED = {
     Kind.LEAKY_RELU: "leaky_relu is not mapped by the Edge TPU compiler (v15; google-coral/edgetpu #659)",
     Kind.GELU: "gelu is not in the Edge TPU supported-ops table",
     Kind.MATMUL: "a matmul of two activations (BATCH_MATMUL) is not in the Edge TPU supported-ops table",
+    Kind.DETECTION_POSTPROCESS: "TFLite_Detection_PostProcess is a custom op the Edge TPU runtime runs on the "
+    "host CPU (google-coral/edgetpu #515)",
     Kind.UNKNOWN: "custom or unknown ops do not map to the Edge TPU",
 }
 

@@ -22,6 +22,7 @@ from graphs.registry import entry
 from graphs.spec import build, canonical, parse_spec, published_accuracy
 from simulator.api import predict
 from simulator.costmodels import model_class
+from simulator.fitted import fitted_rows
 from simulator.hardware.profile import Profile, device_names, load_profile
 from simulator.predictor import Predictor
 from simulator.reference import load_reference
@@ -220,18 +221,25 @@ def published_latencies(
     profiles: Mapping[str, Profile], models: set[str]
 ) -> dict[tuple[str, str], Published]:
     """Published latency of each simulated (model, device) pair: the curated `published`
-    set first (its rows name `device@precision`), then the blog's own figures."""
+    set first (its rows name `device@precision`), then the blog's own figures. A row the
+    device's profile was fitted on (`[calibration].fitted_rows`) never checks it, and the
+    blog's figure for that pair is not used in its place."""
     out = {}
+    fitted = {device: fitted_rows(profile) for device, profile in profiles.items()}
+    taken = set()
     for row in load_reference("published"):
         device = row.device.split("@")[0]
         profile = profiles.get(device)
         if profile is None or row.device not in (device, f"{device}@{profile.precision}"):
             continue
+        if row in fitted[device]:
+            taken.add((canonical(row.model), device))
+            continue
         key = (canonical(row.model), device)
         if key[0] in models and key not in out:
             out[key] = Published(row.latency_ms, row.source)
     for key, ms in BLOG_LATENCY_MS.items():
-        if key[1] in profiles and key[0] in models:
+        if key[1] in profiles and key[0] in models and key not in taken:
             out.setdefault(key, Published(ms, BLOG))
     return out
 

@@ -198,8 +198,9 @@ def _intro(result: SeedResult) -> str:
     text = [
         "# MobileNetEdgeTPU on edgesim: the seed study",
         f"This report re-checks the findings of *{BLOG}* with edgesim's analytical cost models. Figures "
-        "marked **sim** are the simulator's, computed from each device profile's stock values (nothing "
-        "here was fitted to the published numbers beside them). Top-1 and mAP are the published figures "
+        "marked **sim** are the simulator's, computed from each device profile's stock values; a published "
+        "latency a profile was fitted on (its `[calibration].fitted_rows`) is never set beside it. "
+        "Top-1 and mAP are the published figures "
         "from edgesim's model registry; the simulator does not predict accuracy.",
     ]
     if result.quick:
@@ -432,7 +433,8 @@ def _breakdown(result: SeedResult) -> str:
 
 def _published(result: SeedResult, src: _Sources) -> str:
     text = ["## 5. Simulated against published latency",
-            "Every simulated (model, device) pair of this study that has a published latency."]
+            "Every simulated (model, device) pair of this study that has a published latency the "
+            "device's profile was not fitted on."]
     if not result.published:
         return "\n\n".join([*text, "None of the pairs has one."])
     rows = []
