@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from graphs.errors import EdgesimError
 from simulator import intervals
 from simulator.fitted import fitted_rows
@@ -23,7 +25,7 @@ class Comparison:
     scored: tuple[ReferenceRow, ...]
     left_out: int  # rows the profile was fitted to, not among the scored rows
     level: float
-    coverage: float | None  # share of scored rows inside the `level` interval
+    coverage: float | None  # share of scored rows inside the `level` interval (not its own rows)
     interval_backing: str
     fitted: ValidationResult | None = None  # the profile on the rows it was fitted to: not a check
 
@@ -68,8 +70,12 @@ def compare(profile: Profile, rows: Sequence[ReferenceRow], level: float = 0.8,
     coverage = None
     backing = ""
     if intervals.residuals(profile) is not None:
-        coverage = intervals.coverage(profile, result.predicted_ms, result.measured_ms, level)
-        backing = intervals.backing(profile)
+        # The rows whose residuals make a stock profile's interval do not check it.
+        own = intervals.interval_rows(profile)
+        keep = np.array([row not in own for row in scored])
+        if keep.any():
+            coverage = intervals.coverage(profile, result.predicted_ms[keep], result.measured_ms[keep], level)
+            backing = intervals.backing(profile)
     on_fitted = validate(profile, fitted) if fitted and not include_fitted else None
     left_out = 0 if include_fitted else len(fitted)
     return Comparison(result, stock, tuple(scored), left_out, level, coverage, backing, on_fitted)

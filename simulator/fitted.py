@@ -65,10 +65,17 @@ class FittedRows:
 def fitted_rows(profile: Profile) -> FittedRows:
     """The rows `profile`'s `[calibration]` says its values were fitted or chosen from."""
     record = profile.calibration or {}
-    reference = set_name(str(record.get("reference", "")))
+    return named_rows(record.get("fitted_rows") or (), str(record.get("reference", "")),
+                      f"{profile.name}: [calibration].fitted_rows")
+
+
+def named_rows(entries: Iterable[object], reference: str, where: str) -> FittedRows:
+    """The rows `entries` name, in the forms of the module docstring (bare line numbers are
+    lines of `reference`); `where` names the list in the error."""
+    reference = set_name(reference)
     keys: set[str] = set()
     measured: set[tuple[str, str, float]] = set()
-    for entry in record.get("fitted_rows") or ():
+    for entry in entries:
         if isinstance(entry, int):
             keys.add(f"{reference}:{entry}")
         elif match := _MEASURED.fullmatch(str(entry)):
@@ -76,7 +83,7 @@ def fitted_rows(profile: Profile) -> FittedRows:
         elif match := _LINE.fullmatch(str(entry)):
             keys.add(f"{set_name(match['set'])}:{match['line']}")
         else:
-            raise ValueError(f"{profile.name}: [calibration].fitted_rows entry {entry!r} names no row")
+            raise ValueError(f"{where} entry {entry!r} names no row")
     return FittedRows(frozenset(keys), frozenset(measured))
 
 

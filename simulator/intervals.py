@@ -6,8 +6,9 @@ q-quantile of the ratio measured/predicted is the ⌈(n + 1)·q⌉-th smallest r
 row drawn like the training rows falls below it with probability at least q. A central
 interval of coverage c takes q = (1 − c)/2 and (1 + c)/2.
 
-A stock profile carries the same record only where a validation backs it (the record says
-which rows); without one there is no interval.
+A stock profile carries the same record only where a validation backs it: residuals of
+rows it was not fitted to, which the record lists (`rows`) so that no coverage check
+scores them; without one there is no interval.
 """
 
 from __future__ import annotations
@@ -19,16 +20,41 @@ from typing import Any
 import numpy as np
 
 from graphs.errors import EdgesimError
+from simulator.fitted import FittedRows, named_rows
 from simulator.hardware.profile import Profile
+from simulator.reference import ReferenceRow
 
 METHOD = "split conformal on leave-one-out log residuals ln(measured/predicted)"
 
 
-def interval_record(measured: Sequence[float], predicted: Sequence[float], backed_by: str) -> dict[str, Any]:
+def interval_record(
+    measured: Sequence[float], predicted: Sequence[float], backed_by: str, rows: Sequence[str] = ()
+) -> dict[str, Any]:
     """The `[calibration.intervals.<metric>]` table for residuals of `predicted` against
-    `measured`; `backed_by` says which rows they come from."""
+    `measured`; `backed_by` says which rows they come from, `rows` names them
+    (`"<file>:<line>"`) where they are not already the profile's fitted rows."""
     residuals = np.sort(np.log(np.asarray(measured, dtype=float) / np.asarray(predicted, dtype=float)))
-    return {"method": METHOD, "backed_by": backed_by, "log_residuals": [round(float(r), 6) for r in residuals]}
+    record: dict[str, Any] = {"method": METHOD, "backed_by": backed_by}
+    if rows:
+        record["rows"] = list(rows)
+    record["log_residuals"] = [round(float(r), 6) for r in residuals]
+    return record
+
+
+def conformal_split(rows: Sequence[ReferenceRow], seed: int = 0) -> tuple[list[ReferenceRow], list[ReferenceRow]]:
+    """(rows whose residuals make the interval, rows that check its coverage): a seeded
+    half of `rows` each, in the order given; the first half is the larger when odd."""
+    order = np.random.default_rng(seed).permutation(len(rows))
+    first = set(order[: (len(rows) + 1) // 2].tolist())
+    return ([r for i, r in enumerate(rows) if i in first], [r for i, r in enumerate(rows) if i not in first])
+
+
+def interval_rows(profile: Profile, metric: str = "latency") -> FittedRows:
+    """The rows listed as backing `profile`'s `metric` interval (none for a calibrated
+    profile, whose interval comes from the rows it was fitted to)."""
+    table = (profile.calibration or {}).get("intervals", {})
+    record = table.get(metric) if isinstance(table, Mapping) else None
+    return named_rows((record or {}).get("rows", ()), "", f"{profile.name}: [calibration.intervals.{metric}].rows")
 
 
 def residuals(profile: Profile, metric: str = "latency") -> np.ndarray | None:

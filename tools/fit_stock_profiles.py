@@ -26,6 +26,13 @@ source stay as written) and replaces the `[calibration]` table:
     fitted_rows = ["<file>:<line>", ..., "published:<line>"]   # 1-based CSV lines, header 1
     [calibration.residual_mape]   # per source, on its fitted rows
     [calibration.check]           # per source, on the rows NOT fitted: n, mape, within_10pct, kendall
+    [calibration.intervals.latency]   # split conformal on half the development rows NOT fitted
+
+The latency interval (`latency_interval`): of each development file's rows the fit did not
+use, a seeded half (`simulator.intervals.conformal_split`) gives the log residuals, named in
+`rows`; the other half checks the interval's coverage (tests/test_stock_intervals.py). A
+profile with fewer than `MIN_INTERVAL_ROWS` such rows gets none. `--intervals` rewrites only
+that table for the profiles as they are (no refit).
 
 `--lofo` refits each profile with one development file left out and scores that file
 (the test of whether the fields are physical or merely fitted).
@@ -50,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 from graphs.flat import FlatGraph  # noqa: E402
 from simulator.engine import run  # noqa: E402
 from simulator.hardware.profile import Profile, load_profile  # noqa: E402
+from simulator.intervals import conformal_split, interval_record  # noqa: E402
 from simulator.reference import ReferenceRow, load_reference, reference_graphs  # noqa: E402
 from simulator.validate import Metrics, metrics  # noqa: E402
 
@@ -58,6 +66,8 @@ REFDATA = ROOT.parent / "shared" / "refdata"
 SEED = 0
 ROWS_PER_FILE = 30
 PRIOR_WEIGHT = 0.02
+INTERVAL_SEED = 0
+MIN_INTERVAL_ROWS = 20  # residuals an interval needs: the 90 % one takes the 2nd of 20 from each end
 
 CPU_FIELDS = (
     "efficiency.conv", "efficiency.pointwise", "efficiency.depthwise", "efficiency.elementwise",
@@ -231,11 +241,50 @@ def predict_ms(profile: Profile, flats: Sequence[FlatGraph]) -> np.ndarray:
     return np.array([run(f, profile).latency_s * 1e3 for f in flats])
 
 
+def predicted(profile: Profile, source: Source, rows: Sequence[ReferenceRow]) -> np.ndarray:
+    """Latencies (ms) `profile` predicts for `rows`, priced at the source's precision."""
+    priced = profile if profile.precision == source.precision else profile.replace(precision=source.precision)
+    return predict_ms(priced, [g.flat() for g in reference_graphs(rows)])
+
+
 def score(profile: Profile, source: Source, rows: Sequence[ReferenceRow]) -> Metrics:
     """Metrics of `profile` at the source's precision on `rows`."""
-    priced = profile if profile.precision == source.precision else profile.replace(precision=source.precision)
-    flats = [g.flat() for g in reference_graphs(rows)]
-    return metrics(predict_ms(priced, flats), [r.latency_ms for r in rows])
+    return metrics(predicted(profile, source, rows), [r.latency_ms for r in rows])
+
+
+def latency_interval(profile: Profile, unfitted: Sequence[tuple[Source, list[ReferenceRow]]]) -> dict | None:
+    """`[calibration.intervals.latency]` of `profile` from the residuals of a seeded half of
+    each development file's `unfitted` rows, or None with fewer than `MIN_INTERVAL_ROWS`."""
+    keys: list[str] = []
+    measured: list[float] = []
+    priced: list[float] = []
+    for source, rows in unfitted:
+        half = conformal_split(rows, INTERVAL_SEED)[0]
+        keys += [row_id(r) for r in half]
+        measured += [r.latency_ms for r in half]
+        priced += predicted(profile, source, half).tolist() if half else []
+    if len(keys) < MIN_INTERVAL_ROWS:
+        return None
+    files = ", ".join(s.name for s, rows in unfitted if rows)
+    backed_by = (f"{len(keys)} rows of {files} not fitted (a seeded half of each file's; "
+                 f"the other half checks the interval: tests/test_stock_intervals.py)")
+    return interval_record(measured, priced, backed_by, keys)
+
+
+def interval_toml(record: dict) -> str:
+    lines = ["[calibration.intervals.latency]", f"method = {json.dumps(record['method'])}",
+             f"backed_by = {json.dumps(record['backed_by'])}", "rows = ["]
+    rows = [json.dumps(r) for r in record["rows"]]
+    lines += ["    " + ", ".join(rows[i:i + 6]) + "," for i in range(0, len(rows), 6)]
+    lines += ["]", "log_residuals = ["]
+    values = [f"{v:.6g}" for v in record["log_residuals"]]
+    lines += ["    " + ", ".join(values[i:i + 10]) + "," for i in range(0, len(values), 10)]
+    return "\n".join([*lines, "]"]) + "\n"
+
+
+def development_rows(fit: StockFit, profile: Profile, refdata: Path) -> list[tuple[Source, list[ReferenceRow]]]:
+    """Each development file of `fit` with the rows `profile` was not fitted to."""
+    return [(s, checked_rows(profile, s)) for s in sources(fit, profile, refdata) if not s.name.startswith("published")]
 
 
 def fit_fields(profile: Profile, fields: Sequence[str], groups: Sequence[tuple[Source, list[ReferenceRow]]]) -> Profile:
@@ -277,6 +326,7 @@ class Outcome:
     fitted_rows: list[str]
     residual: dict[str, float]
     check: dict[str, Metrics]
+    interval: dict | None = None
 
 
 def fit_stock(fit: StockFit, refdata: Path, leave_out: str | None = None) -> Outcome:
@@ -289,7 +339,8 @@ def fit_stock(fit: StockFit, refdata: Path, leave_out: str | None = None) -> Out
     check = {s.name: score(fitted, s, list(s.rows) if s.name == leave_out else split(s)[1])
              for s in srcs if s.name == leave_out or split(s)[1]}
     fitted_rows = [row_id(r) for _, rows in groups for r in rows]
-    return Outcome(fitted, fitted_rows, residual, check)
+    unfitted = [(s, split(s)[1]) for s in srcs if not s.name.startswith("published") and s.name != leave_out]
+    return Outcome(fitted, fitted_rows, residual, check, latency_interval(fitted, unfitted))
 
 
 # -- writing the profile -------------------------------------------------------------------
@@ -307,7 +358,8 @@ def calibration_toml(outcome: Outcome) -> str:
                   f"within_10pct = {m.within_10pct:.4f}"]
         if not math.isnan(m.kendall):
             lines.append(f"kendall = {m.kendall:.4f}")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return text + "\n" + interval_toml(outcome.interval) if outcome.interval else text
 
 
 def write(outcome: Outcome, fields: Sequence[str]) -> None:
@@ -330,6 +382,14 @@ def write(outcome: Outcome, fields: Sequence[str]) -> None:
         text = _mark_fitted(text, ".".join((table, key)), table)
     text = re.split(r"^\[calibration[\].]", text, flags=re.M)[0].rstrip() + "\n\n" + calibration_toml(outcome)
     path.write_text(text)
+
+
+def write_interval(profile: Profile, record: dict | None) -> None:
+    """Replace (or drop) only the `[calibration.intervals.latency]` table of `profile`'s file."""
+    path = ROOT / "hw_profiles" / f"{profile.name}.toml"
+    text = re.sub(r"^\[calibration\.intervals\.latency\]\n.*?(?=^\[|\Z)", "", path.read_text(), flags=re.M | re.S)
+    text = text.rstrip() + "\n"
+    path.write_text(text + "\n" + interval_toml(record) if record else text)
 
 
 FITTED_NOTE = f"fitted by {TOOL} to the [calibration] rows; start value: "
@@ -358,10 +418,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="update hw_profiles/<name>.toml")
     parser.add_argument("--only", nargs="*", default=None, help="profiles to fit (default: all)")
     parser.add_argument("--lofo", action="store_true", help="leave-one-file-out refits")
+    parser.add_argument("--intervals", action="store_true",
+                        help="only rewrite [calibration.intervals.latency] of the profiles as they are")
     parser.add_argument("--refdata", type=Path, default=REFDATA)
     args = parser.parse_args(argv)
     chosen = [f for f in STOCK_FITS if args.only is None or f.profile in args.only]
     for fit in chosen:
+        if args.intervals:
+            profile = load_profile(fit.profile)
+            record = latency_interval(profile, development_rows(fit, profile, args.refdata))
+            write_interval(profile, record)
+            print(f"{fit.profile}: interval from {len(record['rows']) if record else 0} rows")
+            continue
         outcome = fit_stock(fit, args.refdata)
         print(f"{fit.profile}: fitted {len(outcome.fitted_rows)} rows")
         for name, value in outcome.residual.items():
