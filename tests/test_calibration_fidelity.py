@@ -3,7 +3,10 @@ calibration (seeds 0-4, medians) scored on every row it was not fitted to, besid
 profile and the MACs proxy (`simulator.fidelity`; `benchmarks/bench_fidelity.py` prints
 the same figures). Where a bar is above what any per-op-additive model reaches on the file
 even when fitted to all its rows (`additive_ceiling`), the test says so with the figure and
-a second test checks that ceiling."""
+a second test checks that ceiling, and a third that no graph feature explains what the
+additive model leaves (`residual_structure`); the noise between repeated measurements of
+one network (`repeat_noise`) is in the reasons, not asserted: on Kryo 485 and NB201 Gold
+6226 the additive model itself ranks above what that estimate allows an exact predictor."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import pytest
 from calibration_check import fidelity_of
 from refdata import refdata_path
 
-from simulator.fidelity import BASE_PROFILES, additive_ceiling
+from simulator.fidelity import BASE_PROFILES, additive_ceiling, residual_structure
 from simulator.validate import Metrics
 
 pytestmark = pytest.mark.slow  # every file calibrated 5 times: ~2 min on 2 cores, files in parallel
@@ -34,11 +37,13 @@ def files(misses: dict[str, str]) -> list[Any]:
 
 
 RANK_MISSES = {
-    "help-fbnet-gold_6226.csv": "calibrated tau 0.548 vs proxy 0.650 and stock 0.590: x86-desktop-cpu "
-    "predicts 0.5-0.8 ms where HELP measured 54-166 ms, and one scale already drives every efficiency "
-    "to its 0.01 bound, the DRAM bandwidth to 1e8 B/s and the per-op cost to 0.7 ms, so the fit can "
-    "only rank by op count; the best per-op-additive model reaches 0.915, a base profile of that "
-    "runtime is needed (issue 12)",
+    "help-fbnet-gold_6226.csv": "calibrated tau 0.570 vs MACs proxy 0.648 (stock xeon-gold-6226-pytorch "
+    "0.489): the stock profile prices FBNet's grouped 1x1 convs like NB201's convs, which run ~25x "
+    "faster per MAC in the same campaign, and no free field separates them; the best per-op-additive "
+    "model reaches 0.915 (issue 12 is refitting this profile with a per-group cost)",
+    "help-fbnet-pixel2.csv": "calibrated tau 0.575 vs MACs proxy 0.582 (stock pixel2-cpu-pytorch 0.549): "
+    "whole-millisecond latencies and the grouped convs priced like plain ones (issue 12); the best "
+    "per-op-additive model fitted on all 800 rows reaches 0.655",
 }
 
 
@@ -50,7 +55,12 @@ def test_calibration_ranks_no_worse_than_proxy_or_stock(name: str) -> None:
     assert tau >= result.median("stock", "kendall") - 0.02, result.median("stock", "kendall")
 
 
-COVERAGE_MISSES: dict[str, str] = {}
+COVERAGE_MISSES = {
+    "help-fbnet-1080ti_1.csv": "the 80 % interval covers 69 % (seeds 0-4: 63, 90, 69, 64, 76 %): the "
+    "20 rows' leave-one-out residuals spread less than the held-out rows' (sd of ln 0.016-0.026 vs "
+    "0.022-0.036 per seed); 20 of 800 FBNet rows leave many of the 198 block choices unseen, and the "
+    "candidate chosen without each row's own error is the same one, so it is not selection bias",
+}
 
 
 @pytest.mark.parametrize("name", files(COVERAGE_MISSES))
@@ -72,14 +82,21 @@ BARS = [
     ("help-fbnet-titan_rtx_1.csv", 0.85, None),
 ]
 BEYOND_ADDITIVE = {
-    "latbench-embedded-tpu-edgetpu-int8.csv": "calibrated tau 0.830 (MAPE 4.2 %); the best "
-    "per-op-additive model fitted on all 753 rows reaches 0.837",
-    "latbench-mobile-dsp-sd855-hexagon690-int8.csv": "calibrated tau 0.827 (MAPE 3.0 %); the best "
-    "per-op-additive model fitted on all 753 rows reaches 0.833",
-    "help-nb201-pixel2.csv": "calibrated tau 0.745; the best per-op-additive model fitted on all 800 "
-    "rows reaches 0.759",
-    "help-fbnet-1080ti_1.csv": "calibrated tau 0.777 (MAPE 1.9 %); the best per-op-additive model "
-    "fitted on all 800 rows reaches 0.806",
+    "latbench-embedded-tpu-edgetpu-int8.csv": "calibrated tau 0.832 (MAPE 4.2 %); the best "
+    "per-op-additive model fitted on all 753 rows reaches 0.837. The bar sits at the noise limit: 57 "
+    "networks measured 2-27 times scatter by 5.0 % (sd of ln), so a predictor of every network's true "
+    "latency ranks at 0.844 (noise as a share) to 0.862 (noise in ms); no graph feature explains the "
+    "additive model's residuals (3.5 % of their variance)",
+    "latbench-mobile-dsp-sd855-hexagon690-int8.csv": "calibrated tau 0.826 (MAPE 3.0 %); the best "
+    "per-op-additive model fitted on all 753 rows reaches 0.833; 57 networks measured 2-27 times are "
+    "4.1 % apart (an exact predictor under that noise: 0.801-0.829), and no graph feature explains the "
+    "additive residuals (0.1 % of their variance)",
+    "help-nb201-pixel2.csv": "calibrated tau 0.754; the best per-op-additive model fitted on all 800 "
+    "rows reaches 0.759; 18 networks measured twice are 11.7 % apart, so an exact predictor ranks at "
+    "0.801-0.825, at the bar; no graph feature explains the additive residuals (0.5 %)",
+    "help-fbnet-1080ti_1.csv": "calibrated tau 0.780 (MAPE 1.9 %); the best per-op-additive model "
+    "fitted on all 800 rows reaches 0.806; no network is measured twice, and no graph feature explains "
+    "the additive residuals (0.0 % of their variance, sd 1.9 %)",
 }
 
 
@@ -104,8 +121,17 @@ def test_those_bars_are_beyond_any_additive_model(name: str) -> None:
     assert fidelity_of(name).median("calibrated", "kendall") >= best.kendall - 0.05
 
 
+@pytest.mark.parametrize("name", list(BEYOND_ADDITIVE))
+def test_no_graph_feature_explains_what_the_additive_model_leaves(name: str) -> None:
+    """A physical non-additive effect (on-chip memory, overlap along the critical path,
+    branch scheduling) would follow ops run, depth, joins, MACs or parameter bytes: together
+    they explain under a tenth of the variance of the best additive model's residuals."""
+    spearman, explained = residual_structure(refdata_path(name))
+    assert explained < 0.10, spearman
+
+
 PHONE_MISSES = {
-    "help-fbnet-pixel2.csv": "calibrated tau 0.587, MACs proxy 0.585 (+0.02 would be 0.605): whole-"
+    "help-fbnet-pixel2.csv": "calibrated tau 0.575, MACs proxy 0.582 (+0.02 would be 0.602): whole-"
     "millisecond latencies; the best per-op-additive model fitted on all 800 rows reaches 0.655",
 }
 
@@ -126,12 +152,14 @@ OLD_TARGETS = [
     ("latbench-embedded-gpu-jetson-nano-fp16.csv", "kendall", 0.70),
 ]
 OLD_TARGET_MISSES = {
-    "hwnasbench-nb201-raspi4.csv": "median held-out MAPE 10.9 %; the best per-op-additive model fitted "
-    "on all 1500 rows reaches 9.0 %, so the 10 % target stands: 20 rows do not pin the cell costs as "
-    "well, and ~7 % of rows (a dead node that still runs) are 20-38 % under-predicted",
-    "latbench-embedded-gpu-jetson-nano-fp16.csv": "median held-out tau 0.672; the best per-op-additive "
-    "model fitted on all 753 rows reaches 0.732, so the 0.70 target stands: the launch-bound fp16 "
-    "latencies scatter by ~3 % between repeats and 20 rows do not pin the per-kind costs",
+    "hwnasbench-nb201-raspi4.csv": "median held-out MAPE 11.6 % on raspi4-cpu-pytorch-tflite (stock "
+    "11.8 %); the best per-op-additive model fitted on all 1500 rows reaches 9.0 %, so the 10 % target "
+    "stands: 20 rows do not pin the cell costs as well, and ~7 % of rows (a dead node that still runs) "
+    "are 20-38 % under-predicted",
+    "latbench-embedded-gpu-jetson-nano-fp16.csv": "median held-out tau 0.692 (stock 0.694); the best "
+    "per-op-additive model fitted on all 753 rows reaches 0.732, and the noise between repeats (57 "
+    "networks, 3.8 % apart) allows 0.83-0.85, so the 0.70 target stands: 20 rows do not pin the "
+    "per-kind costs of launch-bound fp16 latencies",
 }
 
 
