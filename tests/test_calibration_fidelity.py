@@ -156,7 +156,7 @@ OLD_TARGET_MISSES = {
     "11.8 %); the best per-op-additive model fitted on all 1500 rows reaches 9.0 %, so the 10 % target "
     "stands: 20 rows do not pin the cell costs as well, and ~7 % of rows (a dead node that still runs) "
     "are 20-38 % under-predicted",
-    "latbench-embedded-gpu-jetson-nano-fp16.csv": "median held-out tau 0.692 (stock 0.694); the best "
+    "latbench-embedded-gpu-jetson-nano-fp16.csv": "median held-out tau 0.694 (stock 0.694); the best "
     "per-op-additive model fitted on all 753 rows reaches 0.732, and the noise between repeats (57 "
     "networks, 3.8 % apart) allows 0.83-0.85, so the 0.70 target stands: 20 rows do not pin the "
     "per-kind costs of launch-bound fp16 latencies",
