@@ -127,12 +127,12 @@ class Predictor:
 
         # One conversion, check and scaling for every metric asked: a second metric adds
         # a column, not a pass.
-        table = numpy.asarray(pairs, dtype=float).reshape(-1, 2)[:, [METRICS.index(m) for m in names]]
-        self._check(table, names)
+        table = numpy.asarray(pairs, dtype=float).reshape(-1, 2).T[[METRICS.index(m) for m in names]]
+        self._check(table, names)  # row k: metric names[k], contiguous
         table *= 1e3  # ms, mJ
         if quantile is not None:
-            table *= factors
-        return table[:, 0] if metrics is None else {m: table[:, k] for k, m in enumerate(names)}
+            table *= numpy.asarray(factors)[:, None]
+        return table[0] if metrics is None else {m: table[k] for k, m in enumerate(names)}
 
     def predict_frame(self, models: Iterable[Any], metrics: Sequence[str] = METRICS, **kwargs: Any) -> Any:
         """`predict` as a pandas DataFrame: a `model` column (specs as given, codes as their
@@ -157,17 +157,20 @@ class Predictor:
         return self.predict(archs, metric, batch=batch, space=space, **options)
 
     def _check(self, table: np.ndarray, names: Sequence[str]) -> None:
-        """Every value finite, below `MAX_RESULT` and (latencies) positive; column k of
-        `table` holds metric `names[k]` in seconds or joules."""
+        """Every value finite, below `MAX_RESULT` and (latencies) positive; row k of `table`
+        holds metric `names[k]` in seconds or joules. Two reductions per row (NaN fails
+        every comparison); the values only when one fails."""
         import numpy
 
-        latency = numpy.asarray([m == "latency" for m in names])
-        high = numpy.asarray([MAX_RESULT[m] for m in names])
-        bad = ~numpy.isfinite(table) | (table < 0) | ((table == 0) & latency) | (table > high)
-        if bad.any():
-            k = int(numpy.argmax(bad.any(axis=0)))
-            row = int(numpy.argmax(bad[:, k]))
-            check_results(self.profile, f"model #{row}", **{names[k]: float(table[row, k])})
+        if not table.shape[1]:
+            return
+        low, high = table.min(axis=1), table.max(axis=1)
+        for k, name in enumerate(names):
+            if not ((low[k] > 0 if name == "latency" else low[k] >= 0) and high[k] <= MAX_RESULT[name]):
+                values = table[k]
+                bad = ~numpy.isfinite(values) | (values <= 0 if name == "latency" else values < 0)
+                i = int(numpy.argmax(bad | (values > MAX_RESULT[name])))
+                check_results(self.profile, f"model #{i}", **{name: float(values[i])})
 
     def _quantile_factor(self, metric: str, quantile: float) -> float:
         from simulator import intervals
