@@ -3,12 +3,15 @@ batch 1, 32 and 64: 20-shot calibration per file, and calibration at batch 1 car
 batch 32 and 64. Rows the stock profiles were fitted to (their `[calibration]
 fitted_rows`) are never scored.
 
-What the batch-1 files allow: the same 800 subnets measured at batch 1 on the two GPUs
-rank alike only at Kendall tau 0.46 (tests below), and a 103-feature linear model fitted
-on 640 rows of a file predicts the other 160 at tau 0.52 (2080 Ti) and 0.60 (Titan Xp),
-MAPE 9.1 % / 7.3 %; on the 2080 Ti batch-32 file tau 0.60, MAPE 11.3 % (five-fold
-cross-validation, issue-16 report). Those three files are measurement-noise bound below
-the issue's tau 0.85 / MAPE 5 %; their tests are strict xfails that record the figures.
+What the files allow: a flexible model of the architecture (a ridge regression on 403
+block features: each active block's kernel and expand ratio, alone and times the pixel
+count, every stage's depth, the resolution) fitted on 640 rows of a file predicts the
+other 160 (five folds) at tau 0.89-0.95, MAPE 2.5-4.6 % on the 2080 Ti batch-64 and Titan
+Xp batch-32/-64 files, and at only tau 0.56 / 0.55 / 0.62, MAPE 9.9 / 12.2 / 8.7 % on the
+2080 Ti batch-1 and batch-32 and Titan Xp batch-1 files (test below). What 640 rows cannot
+teach, 20 cannot: those three files do not carry the issue's tau 0.85 / MAPE 5 % in their
+architecture (the same 800 subnets at batch 1 rank alike on the two GPUs only at tau
+0.46), and their 20-shot tests are strict xfails.
 """
 
 import functools
@@ -19,7 +22,10 @@ import numpy as np
 import pytest
 from calibration_check import check_calibration
 from refdata import refdata_path
+from scipy.stats import kendalltau
 
+from graphs.spaces import ofa_mbv3 as ofa
+from graphs.spec import parse_spec
 from simulator.calibrate import calibrate, split_rows
 from simulator.hardware.profile import load_profile
 from simulator.reference import load_reference
@@ -72,12 +78,63 @@ def test_twenty_shot_calibration_per_file(device, batch):
     assert tau >= 0.85 and mape <= 0.05, (tau, mape)
 
 
-@pytest.mark.xfail(strict=True, reason="measurement-noise bound, see the module docstring")
+@pytest.mark.xfail(strict=True, reason="beyond what the file's architectures explain: 640 rows teach a "
+                   "403-feature model only tau 0.55-0.62 (test_what_640_rows_teach_a_flexible_model)")
 @pytest.mark.parametrize("device, batch", sorted(NOISE_BOUND))
 def test_twenty_shot_calibration_on_the_noise_bound_files(device, batch):
     """Seed 0 only (the median over seeds 0-4 is in the issue-16 report)."""
     tau, mape = _twenty_shot(device, batch, [0])
     assert tau >= 0.85 and mape <= 0.05, (tau, mape)
+
+
+def _block_features(model):
+    """One row of the learner's design (see the module docstring)."""
+    options = parse_spec(model)[1]
+    options.pop("batch", None)
+    arch = ofa.parse(**options)
+    pixels = (arch.resolution / 224) ** 2
+    row = []
+    for slot in range(len(arch.ks)):
+        onehot = np.zeros(len(ofa.KERNELS) * len(ofa.EXPANDS))
+        if slot % 4 < arch.d[slot // 4]:  # four slots per stage, the first d of them active
+            onehot[ofa.KERNELS.index(arch.ks[slot]) * len(ofa.EXPANDS) + ofa.EXPANDS.index(arch.e[slot])] = 1
+        row += [*onehot, *(onehot * pixels)]
+    row += [float(d == depth) for d in arch.d for depth in ofa.DEPTHS]
+    row += [float(arch.resolution == r) for r in ofa.RESOLUTIONS] + [pixels, float(sum(arch.d))]
+    return row
+
+
+def _learned(device, batch):
+    """Held-out Kendall tau and MAPE of a ridge regression of log latency on the block
+    features, five folds of 640 training rows; the ridge strength is the one that ranks
+    best on the same folds, so the figure is a ceiling, not an estimate."""
+    rows = load_reference(refdata_path(_file(device, batch)))
+    x = np.array([_block_features(r.model) for r in rows])
+    y = np.log([r.latency_ms for r in rows])
+    folds = np.array_split(np.random.default_rng(0).permutation(len(y)), 5)
+    found = []
+    for lam in (0.3, 1, 3, 10, 30, 100, 300, 1000, 3000):
+        predicted = np.empty_like(y)
+        for held in folds:
+            train = np.setdiff1d(np.arange(len(y)), held)
+            mean = y[train].mean()
+            w = np.linalg.solve(x[train].T @ x[train] + lam * np.eye(x.shape[1]), x[train].T @ (y[train] - mean))
+            predicted[held] = x[held] @ w + mean
+        found.append((kendalltau(predicted, y).statistic, float(np.mean(np.abs(np.expm1(predicted - y))))))
+    return max(found)
+
+
+@pytest.mark.parametrize("device, batch", [(d, b) for d in sorted(GPUS) for b in (1, 32, 64)])
+def test_what_640_rows_teach_a_flexible_model(device, batch):
+    """The learner reaches the issue's bars where calibration does, and stays far below
+    them on the three files whose 20-shot tests are xfails: there the latencies vary in
+    ways the architecture does not explain (measurement noise, or the host)."""
+    tau, mape = _learned(device, batch)
+    print(f"{_file(device, batch)}: 5-fold held-out tau {tau:.3f}, MAPE {mape:.1%}")
+    if (device, batch) in NOISE_BOUND:
+        assert tau < 0.70 and mape > 0.08, (tau, mape)
+    else:
+        assert tau >= 0.85 and mape <= 0.05, (tau, mape)
 
 
 @functools.cache
