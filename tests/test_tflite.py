@@ -18,6 +18,7 @@ from tflite.TensorType import TensorType  # noqa: E402
 
 from graphs import EdgesimError, Kind, NetBuilder, OpGraph, build  # noqa: E402
 from graphs.exporters.tflite import _Operator, _Writer, export_tflite, to_tflite  # noqa: E402
+from graphs.flat import canonical_ops  # noqa: E402
 from graphs.importers.tflite import load_tflite  # noqa: E402
 from graphs.spaces import nasbench201 as nb  # noqa: E402
 from simulator import predict  # noqa: E402
@@ -60,10 +61,11 @@ def every_kind_graph() -> OpGraph:
 
 def folded(graph: OpGraph) -> Counter:
     """(kind, shape, MACs) of the source ops a TFLite file keeps: batch norms after a conv
-    or dense layer fold into it."""
+    or dense layer fold into it, duplicates are written once."""
+    canon = canonical_ops(graph.flat())
     return Counter(
-        (op.kind, op.output, op.macs) for op in graph.ops()
-        if not (op.kind == Kind.BATCH_NORM and graph.op(graph.sources(op.name)[0]).kind in FOLDING)
+        (op.kind, op.output, op.macs) for i, op in enumerate(graph.ops())
+        if canon[i] == i and not (op.kind == Kind.BATCH_NORM and graph.op(graph.sources(op.name)[0]).kind in FOLDING)
     )
 
 

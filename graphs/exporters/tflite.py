@@ -5,8 +5,11 @@ TensorFlow. The file looks like the TFLite converter's output for the network, s
 runs what it would run on a phone:
 
 - tensors are NHWC; batch norms are folded into the conv or dense layer before them (TFLite
-  has no batch-norm op), elsewhere written as a per-channel MUL then ADD; relu and relu6
-  become the fused activation of the op before them where that op has no other consumer;
+  has no batch-norm op), elsewhere written as a per-channel MUL then ADD; duplicate
+  weightless ops (the same op on the same tensors, such as the ReLU each NAS-Bench-201
+  conv edge applies to a shared node) are written once, as the converter's common-
+  subexpression elimination leaves them; relu and relu6 become the fused activation of the
+  op before them where that op has no other consumer (duplicates merged);
 - hard-sigmoid is the converter's `ADD(x, 3)` with a fused relu6, then `MUL(·, 1/6)`;
   swish is `x * LOGISTIC(x)`; a global average pool is `MEAN` over H and W;
 - int8 (`precision="int8"`): weights symmetric per output channel (conv, depthwise and
@@ -37,6 +40,7 @@ from tflite.TensorType import TensorType
 
 from graphs.errors import EdgesimError
 from graphs.files import atomic_file, check_target
+from graphs.flat import canonical_ops, merged_consumers
 from graphs.graph import OpGraph
 from graphs.ops import Kind, Op, Shape
 
@@ -113,11 +117,13 @@ class _Writer:
             Kind.HARD_SIGMOID: self._hard_sigmoid, Kind.CONCAT: self._concat, Kind.RESHAPE: self._reshape,
             Kind.PAD: self._pad, Kind.RESIZE: self._resize,
         }
-        self.consumers = {op.name: 0 for op in self.graph.ops()}
-        for op in self.graph.ops():
-            for source in self.graph.sources(op.name):
-                if source in self.consumers:
-                    self.consumers[source] += 1
+        # Duplicate weightless ops are written once, as the converter's common-
+        # subexpression elimination leaves them; readers are counted after merging.
+        ops = self.graph.ops()
+        flat = self.graph.flat()
+        canon = canonical_ops(flat)
+        self.canonical = {op.name: ops[canon[i]].name for i, op in enumerate(ops)}
+        self.consumers = dict(zip((op.name for op in ops), merged_consumers(flat, canon), strict=True))
         self.outputs = set(self.graph.outputs())
         self.inputs = []
         for name, shape in self.graph.inputs.items():
@@ -129,7 +135,13 @@ class _Writer:
             else:
                 self.produced[name] = index
             self.inputs.append(index)
-        for op in self.graph.ops():
+        for op in ops:
+            first = self.canonical[op.name]
+            if first != op.name:
+                self.produced[op.name] = self.produced[first]
+                if first in self.producer_op:
+                    self.producer_op[op.name] = self.producer_op[first]
+                continue
             handler = handlers.get(op.kind)
             if handler is None:
                 raise EdgesimError(
@@ -146,6 +158,11 @@ class _Writer:
                 self.operator(Builtin.DEQUANTIZE, [index], out)
                 index = out
             self.output_indices.append(index)
+
+    def first_source(self, op: Op) -> str:
+        """The name of the op's first source, duplicates merged."""
+        name = self.graph.sources(op.name)[0]
+        return self.canonical.get(name, name)
 
     # -- tensors and operators ----------------------------------------------------------
     def tensor(self, name: str, shape: Shape, type_: int, data: bytes = b"", **quant) -> int:
@@ -251,7 +268,7 @@ class _Writer:
     def _batch_norm(self, op: Op, x: list[int]) -> int:
         """Folded into the conv or dense layer before it (whose bias stands for it), as the
         converter does; elsewhere (after an add) the converter's per-channel MUL and ADD."""
-        source = self.graph.sources(op.name)[0]
+        source = self.first_source(op)
         producer = self.producer_op.get(source)
         if (producer is not None and producer.code in _FOLDING_CODES and self.consumers[source] == 1
                 and source not in self.outputs and producer.fused == 0):
@@ -272,7 +289,7 @@ class _Writer:
         return self.tensor(name, (channels,), TensorType.INT8, q.tobytes(), scale=(scale,), zero_point=(0,))
 
     def _activation(self, op: Op, x: list[int]) -> int:
-        source = self.graph.sources(op.name)[0]
+        source = self.first_source(op)
         producer = self.producer_op.get(source)
         clip = op.attr("clip")
         if (producer is not None and producer.fused == 0 and clip is None and self.consumers[source] == 1

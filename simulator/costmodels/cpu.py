@@ -4,6 +4,9 @@ Per op: the larger of compute time (work over peak × a per-category efficiency)
 memory time (bytes over bandwidth), plus a per-op dispatch overhead. MAC ops count MACs
 as work; other ops count element operations (`graphs.ops.op_work`).
 
+A kind listed in `per_element_s` (a runtime's scalar kernels, which requantize each
+element whatever the activation computes) takes that time per output element instead.
+
 Peak = `macs_per_cycle[precision]` × `clock_hz` × the cores the runtime's threads use,
 each core beyond the first adding `parallel_efficiency` of one core. SIMD kernels work on
 whole vectors: the channel axis (the last axis of other ranks) is padded up to the
@@ -18,7 +21,11 @@ Memory: weights are read from DRAM (a single inference finds them cold); an acti
 tensor that fits in the cache level named by `memory.cache_bytes` is read or written there
 (its producer just wrote it), a larger one goes to DRAM. Energy = MACs × energy per MAC
 + DRAM bytes × DRAM energy + cache bytes × SRAM energy (static power is the engine's).
-The schema is `simulator.hardware.cpu.CpuHardware`.
+A runtime that hands the graph to a CPU delegate (LiteRT's XNNPACK) names the kinds the
+delegate leaves out in `[delegate]`: those ops run on the runtime's own kernels, priced by
+the `[offload]` host profile through the engine's shared fallback (`engine.placement`),
+and each tensor crossing between delegate partitions and those kernels costs a link
+transfer. The schema is `simulator.hardware.cpu.CpuHardware`.
 """
 
 from __future__ import annotations
@@ -56,6 +63,13 @@ class CpuModel(CostModel):
         self.lanes = max(1, c.vector_bits // (8 * profile.bytes_per_element))
         per_op = hw.overhead.per_op_s + extra_cores * hw.overhead.thread_wake_s
         self.overhead_s = {k: per_op + v for k, v in hw.dispatch.as_dict().items()}
+        self.per_element_s = {Kind(k): v for k, v in hw.per_element_s.items()}
+        self.rejected = frozenset() if hw.delegate is None else hw.delegate.rejected(profile.precision)
+
+    def unsupported(self, op: Op) -> str | None:
+        if op.kind in self.rejected:
+            return f"{op.kind.value} is not in the delegate's {self.profile.precision} op set: the runtime's own kernel"
+        return None
 
     def vector_tail(self, op: Op) -> float:
         """Lane operations issued per useful one: the channel axis (NCHW) or the last
@@ -73,7 +87,11 @@ class CpuModel(CostModel):
         size = self.bytes_per_element
         mem = self.hw.memory
         work = op_work(op)
-        compute = work * self.vector_tail(op) / (self.peak * self.efficiency[op.category])
+        per_element = self.per_element_s.get(op.kind)
+        if per_element is None:
+            compute = work * self.vector_tail(op) / (self.peak * self.efficiency[op.category])
+        else:
+            compute = op.out_elements * per_element
         dram, cached = cache_split((n * size for n in (*map(math.prod, op.inputs), op.out_elements)), mem.cache_bytes)
         dram += op.params * size
         memory = memory_time(dram, cached, mem.dram_bw_bytes_per_s, mem.cache_bw_bytes_per_s)

@@ -56,7 +56,7 @@ class DspModel(CostModel):
         self.width_granularity = v.lanes // v.channel_granularity  # columns per vector
         self.peak = v.contexts * v.lanes * v.macs_per_lane_per_cycle * v.clock_hz
         self.efficiency = hw.efficiency.as_dict()
-        self.rejected = hw.delegate.rejected()
+        self.rejected = hw.delegate.rejected(profile.precision)
 
     # -- what the delegate takes -------------------------------------------------------
     def unsupported(self, op: Op) -> str | None:

@@ -77,7 +77,7 @@ class GpuModel(CostModel):
         self.peak = self.unit_peak * hw.compute.units
         self.efficiency = hw.efficiency.as_dict()
         self.kernels = hw.kernels.as_dict()
-        self.rejected = hw.delegate.rejected()
+        self.rejected = hw.delegate.rejected(profile.precision)
 
     def unsupported(self, op: Op) -> str | None:
         if op.kind in self.rejected:

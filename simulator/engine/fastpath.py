@@ -6,8 +6,8 @@ segment boundary. `SegmentPricer` prices each distinct segment once (per input s
 returns None whenever that proviso fails, so the caller falls back to `engine.run` on the
 whole graph: an op the device cannot run (placement and hand-overs are graph-wide), a
 segment whose output does not depend on its input (liveness is graph-wide), a boundary
-where a batch norm or activation would fold into the previous segment's conv, or a
-segment with a second output.
+where a batch norm or activation would fold or fuse into the op that ends the previous
+segment, or a segment with a second output.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from graphs.flat import canonical_ops
 from graphs.ops import MAC_KINDS, Kind, Op, Shape
 from graphs.segments import Segment, segment_graph
 from simulator.engine.pricing import cost_model, host_model
-from simulator.engine.rewrite import plan
+from simulator.engine.rewrite import kinds, plan
 from simulator.engine.terms import inference_terms, link_transfer
 from simulator.hardware.profile import Profile
 from simulator.results import Term, TermKind
@@ -31,8 +32,9 @@ class SegmentCost:
     device_ops: tuple[Op, ...]  # the ops that run, in order
     output_shape: Shape
     empty: bool  # no ops: the input passes through
-    input_merges: bool  # its input's only reader would fold into a conv/dense upstream
-    output_from_mac: bool  # its output comes from a conv/dense (merges included)
+    # the producer kinds its input's only reader would fold or fuse into upstream
+    input_merges_into: frozenset[Kind]
+    output_kind: Kind  # of the op its output comes from (merges included)
 
 
 class SegmentPricer:
@@ -49,7 +51,7 @@ class SegmentPricer:
         shape = input_shape
         latency = energy = 0.0
         device_ops: list[Op] = []
-        tail_mac = False
+        tail = None
         for segment in segments:
             key = (segment.key, shape)  # `segment_cost`, inlined: this loop runs per candidate
             cost = self._cache.get(key, False)
@@ -59,13 +61,13 @@ class SegmentPricer:
                 return None
             if cost.empty:
                 continue
-            if tail_mac and cost.input_merges:
+            if tail in cost.input_merges_into:
                 return None
             latency += cost.latency_s  # floats, not `Cost +`: this loop runs per candidate
             energy += cost.energy_j
             device_ops.extend(cost.device_ops)
             shape = cost.output_shape
-            tail_mac = cost.output_from_mac
+            tail = cost.output_kind
         terms = inference_terms(self.profile, self.device, device_ops, latency, self.link_terms(input_shape, shape),
                                 self.host)
         return latency + sum(t.latency_s for t in terms), energy + sum(t.energy_j for t in terms)
@@ -97,7 +99,7 @@ class SegmentPricer:
     def _segment(self, segment: Segment, input_shape: Shape) -> SegmentCost | None:
         graph = segment_graph(segment, input_shape)
         if not graph.ops:
-            return SegmentCost(0.0, 0.0, (), input_shape, True, False, False)
+            return SegmentCost(0.0, 0.0, (), input_shape, True, frozenset(), Kind.UNKNOWN)
         runtime = self.profile.runtime
         rewritten = plan(graph, runtime)
         last = len(graph.ops) - 1
@@ -118,18 +120,23 @@ class SegmentPricer:
             cost = device.cost(op)
             latency += cost.latency_s
             energy += cost.energy_j
-        readers = [i for i, srcs in enumerate(graph.sources) if -1 in srcs]
-        first = graph.ops[readers[0]] if len(readers) == 1 else None
-        input_merges = first is not None and len(graph.sources[readers[0]]) == 1 and (
-            (first.kind == Kind.BATCH_NORM and runtime.fold_batch_norm) or first.kind in runtime.fused_activations
-        )
+        # The ops reading the input, duplicates merged as the runtime merges them.
+        canon = canonical_ops(graph) if runtime.merge_duplicates else range(len(graph.ops))
+        readers = {canon[i] for i, srcs in enumerate(graph.sources) if -1 in srcs}
+        merges_into: frozenset[Kind] = frozenset()
+        if len(readers) == 1 and graph.sources[reader := readers.pop()] == (-1,):
+            first = graph.ops[reader]
+            if first.kind == Kind.BATCH_NORM and runtime.fold_batch_norm:
+                merges_into = MAC_KINDS
+            elif first.kind in runtime.fused_activations:
+                merges_into = kinds(runtime.fuse_into)
         return SegmentCost(
             latency,
             energy,
             tuple(ops),
             graph.ops[last].output,
             False,
-            input_merges,
-            graph.ops[rewritten.outputs[0]].kind in MAC_KINDS,
+            merges_into,
+            graph.ops[rewritten.outputs[0]].kind,
         )
 

@@ -1,12 +1,14 @@
 """Graph rewrites a runtime applies before running a graph (profile `[runtime]` table):
-remove ops the outputs do not depend on, fold batch norm into the producing conv/dense,
-fuse activations into it."""
+remove ops the outputs do not depend on, merge duplicate ops (a converter's common-
+subexpression elimination), fold batch norm into the producing conv/dense, fuse
+activations into their producer."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from graphs.flat import FlatGraph
+from graphs.flat import FlatGraph, canonical_ops, merged_consumers
 from graphs.ops import MAC_KINDS, Kind, Op
 from simulator.hardware.common import RuntimeSpec
 
@@ -45,10 +47,13 @@ def plan(graph: FlatGraph, runtime: RuntimeSpec) -> Plan:
 
 def _new_plan(graph: FlatGraph, runtime: RuntimeSpec) -> Plan:
     ops = graph.ops
-    consumers = graph.consumers
     live = _live_ops(graph) if runtime.prune_dead_ops else None
+    canon = canonical_ops(graph, None if live is None else [not x for x in live]) if runtime.merge_duplicates \
+        else None
+    consumers = graph.consumers if canon is None else merged_consumers(graph, canon)
     fold_bn = runtime.fold_batch_norm
     fused = runtime.fused_activations
+    fuse_into = kinds(runtime.fuse_into)
     alias: dict[int, int] = {}  # removed op -> op that now produces its result
     merged: dict[int, list[int]] = {}
     kept: list[int] = []
@@ -57,12 +62,20 @@ def _new_plan(graph: FlatGraph, runtime: RuntimeSpec) -> Plan:
         if live is not None and not live[i]:
             continue
         srcs = graph.sources[i]
+        if canon is not None:
+            if canon[i] != i:  # a duplicate: its value is the first one's
+                alias[i] = producer = alias.get(canon[i], canon[i])
+                merged.setdefault(producer, []).append(i)
+                continue
+            srcs = tuple(s if s < 0 else canon[s] for s in srcs)
         if len(srcs) == 1 and srcs[0] >= 0 and consumers[srcs[0]] == 1:
-            # `op` folds into a conv/dense whose result only it reads (through its source,
-            # which may itself have been folded into that conv/dense).
+            # `op` folds into the op whose result only it reads (through its source,
+            # which may itself have been folded into that op): batch norm into a
+            # conv/dense, an activation into a `fuse_into` kind.
             producer = alias.get(srcs[0], srcs[0])
-            if ops[producer].kind in MAC_KINDS and (
-                (op.kind == Kind.BATCH_NORM and fold_bn) or op.kind in fused
+            kind = ops[producer].kind
+            if (op.kind == Kind.BATCH_NORM and fold_bn and kind in MAC_KINDS) or (
+                op.kind in fused and kind in fuse_into
             ):
                 alias[i] = producer
                 merged.setdefault(producer, []).append(i)
@@ -74,6 +87,11 @@ def _new_plan(graph: FlatGraph, runtime: RuntimeSpec) -> Plan:
     outputs = tuple(alias.get(i, i) for i in graph.outputs if live is None or live[i])
     pruned = 0 if live is None else len(ops) - sum(live)
     return Plan(tuple(kept), tuple(kept_sources), merged, pruned, outputs)
+
+
+@functools.cache
+def kinds(names: tuple[str, ...]) -> frozenset[Kind]:
+    return frozenset(map(Kind, names))
 
 
 def _live_ops(graph: FlatGraph) -> list[bool]:

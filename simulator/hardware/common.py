@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Annotated
 
-from graphs.ops import Category, Kind
+from graphs.ops import MAC_KINDS, Category, Kind
 from simulator.boundary import BOUNDARIES
 from simulator.hardware.fields import JOULES, PER_PRECISION, RATE, SECONDS, WATTS, FrozenMap, one_of
 
@@ -24,6 +24,12 @@ class RuntimeSpec:
     fold_batch_norm: bool = True
     fused_activations: Annotated[tuple[str, ...], one_of(KIND_NAMES)] = ("relu", "relu6")
     prune_dead_ops: bool = True
+    # The kinds an activation fuses into (its producer, when that has no other reader):
+    # convs and dense layers by default; TFLite also fuses into adds, muls and pools.
+    fuse_into: Annotated[tuple[str, ...], one_of(KIND_NAMES)] = tuple(sorted(k.value for k in MAC_KINDS))
+    # The converter's common-subexpression elimination: weightless ops of the same kind
+    # and attributes on the same tensors run once (`graphs.flat.canonical_ops`).
+    merge_duplicates: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,11 +86,16 @@ assert [f.name for f in dataclasses.fields(CategoryTable)] == [c.value for c in 
 @dataclass(frozen=True)
 class Delegate:
     """Op kinds the runtime's delegate for this unit does not take (`graphs.ops.Kind`
-    values); they run on the `[offload]` host."""
+    values); they run on the `[offload]` host. A delegate whose quantized operator set is
+    smaller than its float one (XNNPACK's) lists the kinds it takes in float only under
+    `int8_unsupported_kinds`."""
 
     unsupported_kinds: Annotated[tuple[str, ...], one_of(KIND_NAMES)]
+    int8_unsupported_kinds: Annotated[tuple[str, ...], one_of(KIND_NAMES)] = ()
 
-    def rejected(self) -> frozenset[Kind]:
-        return frozenset(Kind(k) for k in self.unsupported_kinds)
+    def rejected(self, precision: str) -> frozenset[Kind]:
+        """The kinds the delegate leaves to the host at `precision`."""
+        kinds = self.unsupported_kinds + (self.int8_unsupported_kinds if precision == "int8" else ())
+        return frozenset(Kind(k) for k in kinds)
 
 

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
-from simulator.hardware.common import CategoryTable
+from simulator.hardware.common import KIND_NAMES, CategoryTable, Delegate
 from simulator.hardware.fields import BYTES, COUNT, OPTIONAL_RATE, PER_PRECISION, RATE, SECONDS, SHARE, FrozenMap
 
 
@@ -52,3 +52,23 @@ class CpuHardware:
     dispatch: Annotated[CategoryTable, SECONDS]
     memory: CpuMemory
     overhead: CpuOverhead
+    # A CPU runtime whose delegate takes only some kinds (LiteRT's XNNPACK): the rest run
+    # on the runtime's own kernels, priced by the `[offload]` host profile. None: every op
+    # runs here.
+    delegate: Delegate | None = None
+    # Kinds whose kernel takes a fixed time per output element, in seconds, in place of
+    # the compute term: scalar kernels that requantize every element (LiteRT's builtin
+    # int8 kernels) cost the same per element whatever the activation computes.
+    per_element_s: Annotated[FrozenMap, SECONDS] = field(default_factory=FrozenMap)
+
+    def check(self) -> tuple[str, str] | None:
+        for kind in self.per_element_s:
+            if kind not in KIND_NAMES:
+                return f"per_element_s.{kind}", "is not an op kind"
+        return None
+
+    @property
+    def offload_required(self) -> str:
+        if self.delegate is None:
+            return ""
+        return "the ops its [delegate] table leaves out run on the runtime's own kernels: name them as the host"

@@ -174,7 +174,7 @@ def profile_from_mapping(data: Mapping[str, Any], origin: str) -> Profile:
         raise EdgesimError(f"{origin}: missing key 'energy.dram_energy_per_byte_j'")
     hw = check.build(schema, {k: data[k] for k in hw_keys if k in data}, "")
     offload = data.get("offload")
-    needs_offload = getattr(schema, "offload_required", "")
+    needs_offload = getattr(hw, "offload_required", "")
     if offload is None and needs_offload:
         raise EdgesimError(f"{origin}: a {kind} profile needs an [offload] table: {needs_offload}")
     if isinstance(offload, Mapping) and offload.get("host") in (data["name"], origin):
