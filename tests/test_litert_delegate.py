@@ -114,3 +114,16 @@ def test_duplicate_relus_run_once_and_fuse_as_the_converter_leaves_them(skip: bo
     sub = model.Subgraphs(0)
     codes = [model.OperatorCodes(sub.Operators(i).OpcodeIndex()).BuiltinCode() for i in range(sub.OperatorsLength())]
     assert codes.count(BuiltinOperator.RELU) == relus
+
+
+def test_an_activation_does_not_fuse_into_a_removed_constant() -> None:
+    """With dead-op removal on (a what-if for this runtime), a NAS-Bench-201 `none` edge's
+    x·0 is removed; the ReLU of the constant node it feeds still runs (conv-BN of zero is
+    computed, as the HW-NAS-Bench rows show) instead of fusing into the removed MUL."""
+    from graphs import build
+
+    arch = "|none~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_1x1~1|avg_pool_3x3~2|"
+    report = simulate(build(f"nasbench201(arch='{arch}')"), litert("int8").replace(prune_dead_ops=True))
+    relu = next(r for r in report.rows if r.op.name == "cell0_0/edge1to2/relu")
+    assert relu.note.startswith("on host")
+    assert all(r.op.name != "cell0_0/edge0to1/zero" for r in report.rows)

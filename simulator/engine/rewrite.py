@@ -68,10 +68,11 @@ def _new_plan(graph: FlatGraph, runtime: RuntimeSpec) -> Plan:
                 merged.setdefault(producer, []).append(i)
                 continue
             srcs = tuple(s if s < 0 else canon[s] for s in srcs)
-        if len(srcs) == 1 and srcs[0] >= 0 and consumers[srcs[0]] == 1:
+        if len(srcs) == 1 and srcs[0] >= 0 and consumers[srcs[0]] == 1 and (live is None or live[srcs[0]]):
             # `op` folds into the op whose result only it reads (through its source,
             # which may itself have been folded into that op): batch norm into a
-            # conv/dense, an activation into a `fuse_into` kind.
+            # conv/dense, an activation into a `fuse_into` kind. A removed (constant)
+            # source takes nothing in.
             producer = alias.get(srcs[0], srcs[0])
             kind = ops[producer].kind
             if (op.kind == Kind.BATCH_NORM and fold_bn and kind in MAC_KINDS) or (
