@@ -127,3 +127,21 @@ def test_an_activation_does_not_fuse_into_a_removed_constant() -> None:
     relu = next(r for r in report.rows if r.op.name == "cell0_0/edge1to2/relu")
     assert relu.note.startswith("on host")
     assert all(r.op.name != "cell0_0/edge0to1/zero" for r in report.rows)
+
+
+def test_a_relu_on_a_constant_costs_what_its_never_mispredicted_branches_cost() -> None:
+    """LiteRT's int8 RELU branches on each element's sign: 7.6 ns per element on data, 3.06
+    on a constant tensor (an op tagged "zero", such as what a NAS-Bench-201 `none` edge
+    feeds), where no branch is mispredicted. Same signature, two prices."""
+    b = NetBuilder("constant", (1, 64, 16, 16))
+    first = b.conv(64, 1)
+    data = b.act(Kind.RELU, x=first)
+    zero = b.op(Kind.MUL, [first], b.shape(first), name="zero", tag="zero")
+    constant = b.op(Kind.RELU, [zero], b.shape(zero), name="relu_of_zero", tag="zero")
+    b.add(b.add(b.conv(64, 1, x=data), b.conv(64, 1, x=constant)), zero)  # zero read twice: no fusion
+    rows = {r.op.name: r for r in simulate(b.build(), litert("int8")).rows}
+    assert rows["relu_of_zero"].op.signature == next(r.op for r in rows.values() if r.op.name != "relu_of_zero"
+                                                      and r.op.kind == Kind.RELU).signature
+    assert rows["relu_of_zero"].cost.latency_s == pytest.approx(64 * 16 * 16 * 3.06e-9 + BUILTIN_OP_S)
+    assert [r.cost.latency_s for r in rows.values() if r.op.kind == Kind.RELU and r.op.tag != "zero"] == \
+        [pytest.approx(64 * 16 * 16 * RELU_S + BUILTIN_OP_S)]

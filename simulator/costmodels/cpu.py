@@ -5,7 +5,9 @@ memory time (bytes over bandwidth), plus a per-op dispatch overhead. MAC ops cou
 as work; other ops count element operations (`graphs.ops.op_work`).
 
 A kind listed in `per_element_s` (a runtime's scalar kernels, which requantize each
-element whatever the activation computes) takes that time per output element instead.
+element whatever the activation computes) takes that time per output element instead;
+`constant_per_element_s`, where given, on a constant tensor (an op tagged "zero"), where a
+kernel that branches per element never mispredicts.
 
 Peak = `macs_per_cycle[precision]` × `clock_hz` × the cores the runtime's threads use,
 each core beyond the first adding `parallel_efficiency` of one core. SIMD kernels work on
@@ -47,6 +49,8 @@ from simulator.hardware.cpu import CpuHardware
 from simulator.hardware.profile import Profile
 from simulator.results import OpCost, Term, TermKind
 
+CONSTANT_TAG = "zero"  # `graphs.ops.Op.tag` of an op whose value does not depend on the input
+
 
 class CpuModel(CostModel):
     unit = "cpu"
@@ -64,7 +68,18 @@ class CpuModel(CostModel):
         per_op = hw.overhead.per_op_s + extra_cores * hw.overhead.thread_wake_s
         self.overhead_s = {k: per_op + v for k, v in hw.dispatch.as_dict().items()}
         self.per_element_s = {Kind(k): v for k, v in hw.per_element_s.items()}
+        self.constant_per_element_s = {Kind(k): v for k, v in hw.constant_per_element_s.items()}
+        if self.constant_per_element_s:  # constant ops price apart: cache them apart
+            self.cost = self._cost_by_constancy  # type: ignore[method-assign]
         self.rejected = frozenset() if hw.delegate is None else hw.delegate.rejected(profile.precision)
+
+    def _cost_by_constancy(self, op: Op) -> OpCost:
+        """`cost` keyed by the op's signature and whether it computes on a constant."""
+        key = (op.signature, op.tag == CONSTANT_TAG)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = self.op_cost(op)
+        return hit
 
     def unsupported(self, op: Op) -> str | None:
         if op.kind in self.rejected:
@@ -88,6 +103,8 @@ class CpuModel(CostModel):
         mem = self.hw.memory
         work = op_work(op)
         per_element = self.per_element_s.get(op.kind)
+        if op.tag == CONSTANT_TAG:
+            per_element = self.constant_per_element_s.get(op.kind, per_element)
         if per_element is None:
             compute = work * self.vector_tail(op) / (self.peak * self.efficiency[op.category])
         else:

@@ -60,11 +60,16 @@ class CpuHardware:
     # the compute term: scalar kernels that requantize every element (LiteRT's builtin
     # int8 kernels) cost the same per element whatever the activation computes.
     per_element_s: Annotated[FrozenMap, SECONDS] = field(default_factory=FrozenMap)
+    # The same on a constant tensor (an op tagged "zero": its value does not depend on the
+    # network input), for kernels that branch per element: on constant data every branch
+    # goes the same way and none is mispredicted.
+    constant_per_element_s: Annotated[FrozenMap, SECONDS] = field(default_factory=FrozenMap)
 
     def check(self) -> tuple[str, str] | None:
-        for kind in self.per_element_s:
-            if kind not in KIND_NAMES:
-                return f"per_element_s.{kind}", "is not an op kind"
+        for table in ("per_element_s", "constant_per_element_s"):
+            for kind in getattr(self, table):
+                if kind not in KIND_NAMES:
+                    return f"{table}.{kind}", "is not an op kind"
         return None
 
     @property
