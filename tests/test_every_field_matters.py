@@ -17,16 +17,19 @@ from simulator.hardware.profile import Profile, device_names, load_profile
 
 # Networks that between them use every op category, Winograd-shaped 3x3 convs, large weights
 # (a parameter cache's spill), unfused batch norm and zero edges (PyTorch runtimes), small
-# channel counts (vector tails) and detection heads (data ops, an offload's hand-overs); and
-# a batch of 64, as the batch GPU profiles were fitted (HELP's OFA bs64 rows): tensors that
-# stay in L2 long enough to outlast a kernel launch, data ops large enough to be compute-bound.
+# channel counts (vector tails), detection heads (data ops, an offload's hand-overs) and
+# ops on a constant node; and a batch of 64, as the batch GPU profiles were fitted (HELP's
+# OFA bs64 rows): tensors that stay in L2 long enough to outlast a kernel launch, data ops
+# large enough to be compute-bound.
 BASKET = (
     "mobilenet_v2",
     "mobilenet_v3_small",
     "resnet50",
     "ssdlite(resolution=300)",
     "ssdlite(resolution=300, batch=64)",
-    "nasbench201(arch='|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|')",
+    # a `none` edge from the input node: ops on a constant node (host-cpu-litert-builtin's
+    # constant_per_element_s)
+    "nasbench201(arch='|none~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|')",
 )
 FPS = 5.0
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -58,8 +61,8 @@ def perturbed(path: str, value: float) -> list[float | int]:
     """Clearly different, still valid values, down and up: a field may act in one
     direction only (more GPU units than a batch-1 kernel has blocks change nothing; a
     memory-bound op's compute efficiency matters once it drops far enough)."""
-    if value == 0:
-        return [1] if isinstance(value, int) else [1e6 if path.endswith("_bytes") else 1e-3]
+    if value == 0:  # 1e-12 where 1e-3 is out of range (energies per byte or MAC)
+        return [1] if isinstance(value, int) else ([1e6] if path.endswith("_bytes") else [1e-3, 1e-12])
     if isinstance(value, int):
         return [v for v in (value // 2, value * 2) if v >= 1 and v != value]
     down = [value / 256, value / 16, value / 2]
