@@ -15,7 +15,7 @@ from simulator.engine.pricing import simulate
 from simulator.hardware.profile import profile_from_mapping, to_toml
 
 RELU_S = 7.6e-9  # host-cpu-litert-builtin per_element_s.relu
-BUILTIN_OP_S = 5e-8  # its overhead.per_op_s
+BUILTIN_OP_S = 1e-7  # its overhead.per_op_s
 HANDOVER_S = 1.5e-8  # host-cpu-litert offload.link_latency_s (bytes are free: no copy)
 
 
