@@ -67,8 +67,8 @@ class CpuModel(CostModel):
         self.lanes = max(1, c.vector_bits // (8 * profile.bytes_per_element))
         per_op = hw.overhead.per_op_s + extra_cores * hw.overhead.thread_wake_s
         self.overhead_s = {k: per_op + v for k, v in hw.dispatch.as_dict().items()}
-        self.per_element_s = {Kind(k): v for k, v in hw.per_element_s.items()}
-        self.constant_per_element_s = {Kind(k): v for k, v in hw.constant_per_element_s.items()}
+        self.per_element_s = {Kind(k): v for k, v in (hw.per_element_s or {}).items()}
+        self.constant_per_element_s = {Kind(k): v for k, v in (hw.constant_per_element_s or {}).items()}
         if self.constant_per_element_s:  # constant ops price apart: cache them apart
             self.cost = self._cost_by_constancy  # type: ignore[method-assign]
         self.rejected = frozenset() if hw.delegate is None else hw.delegate.rejected(profile.precision)

@@ -91,11 +91,11 @@ class Delegate:
     `int8_unsupported_kinds`."""
 
     unsupported_kinds: Annotated[tuple[str, ...], one_of(KIND_NAMES)]
-    int8_unsupported_kinds: Annotated[tuple[str, ...], one_of(KIND_NAMES)] = ()
+    int8_unsupported_kinds: Annotated[tuple[str, ...] | None, one_of(KIND_NAMES)] = None
 
     def rejected(self, precision: str) -> frozenset[Kind]:
         """The kinds the delegate leaves to the host at `precision`."""
-        kinds = self.unsupported_kinds + (self.int8_unsupported_kinds if precision == "int8" else ())
+        kinds = self.unsupported_kinds + ((self.int8_unsupported_kinds or ()) if precision == "int8" else ())
         return frozenset(Kind(k) for k in kinds)
 
 

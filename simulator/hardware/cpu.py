@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from simulator.hardware.common import KIND_NAMES, CategoryTable, Delegate
@@ -59,15 +59,15 @@ class CpuHardware:
     # Kinds whose kernel takes a fixed time per output element, in seconds, in place of
     # the compute term: scalar kernels that requantize every element (LiteRT's builtin
     # int8 kernels) cost the same per element whatever the activation computes.
-    per_element_s: Annotated[FrozenMap, SECONDS] = field(default_factory=FrozenMap)
+    per_element_s: Annotated[FrozenMap | None, SECONDS] = None
     # The same on a constant tensor (an op tagged "zero": its value does not depend on the
     # network input), for kernels that branch per element: on constant data every branch
     # goes the same way and none is mispredicted.
-    constant_per_element_s: Annotated[FrozenMap, SECONDS] = field(default_factory=FrozenMap)
+    constant_per_element_s: Annotated[FrozenMap | None, SECONDS] = None
 
     def check(self) -> tuple[str, str] | None:
         for table in ("per_element_s", "constant_per_element_s"):
-            for kind in getattr(self, table):
+            for kind in getattr(self, table) or ():
                 if kind not in KIND_NAMES:
                     return f"{table}.{kind}", "is not an op kind"
         return None
