@@ -5,10 +5,15 @@ import dataclasses
 
 from graphs import build
 from graphs.spaces import nasbench201
+from simulator import load_profile
 from simulator.engine.rewrite import _new_plan, plan
 from simulator.hardware.common import RuntimeSpec
 
-RUNTIMES = [RuntimeSpec(), RuntimeSpec(fold_batch_norm=False, fused_activations=(), prune_dead_ops=False)]
+RUNTIMES = [
+    RuntimeSpec(),
+    RuntimeSpec(fold_batch_norm=False, fused_activations=(), prune_dead_ops=False),
+    load_profile("host-cpu-litert").runtime,  # duplicates merged, activations fused into adds
+]
 
 
 def test_remembered_plans_are_fresh_plans():

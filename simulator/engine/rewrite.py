@@ -34,9 +34,12 @@ _MAX_PLANS = 1 << 14
 
 def plan(graph: FlatGraph, runtime: RuntimeSpec) -> Plan:
     """What `runtime` runs of `graph`. A plan depends on the ops' kinds and tags and on
-    the wiring only, never on shapes, so graphs of one structure share it (read only)."""
+    the wiring only, never on shapes, so graphs of one structure share it (read only);
+    merging duplicates also compares the ops' attributes and whether they have weights."""
     ops = graph.ops
     key = (runtime, graph.sources, tuple([(op.kind, op.tag) for op in ops]))
+    if runtime.merge_duplicates:
+        key += (tuple([(op.kernel, op.stride, op.dilation, op.groups, op.attrs, op.params > 0) for op in ops]),)
     found = _PLANS.get(key)
     if found is None:
         if len(_PLANS) >= _MAX_PLANS:
