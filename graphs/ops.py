@@ -69,7 +69,7 @@ class Category(StrEnum):
     """Coarse class of an op, the granularity cost models keep efficiencies at."""
 
     CONV = "conv"
-    POINTWISE = "pointwise"  # 1×1 ungrouped conv: decided by `Op.category`, not the kind
+    POINTWISE = "pointwise"  # 1×1 conv, grouped or not (a GEMM per group): decided by `Op.category`
     DEPTHWISE = "depthwise"
     DENSE = "dense"
     ELEMENTWISE = "elementwise"
@@ -197,8 +197,9 @@ class Op:
 
     @property
     def category(self) -> Category:
-        """`category(kind)`, with 1×1 ungrouped convolutions reported as `pointwise`."""
-        if self.kind == Kind.CONV2D and self.kernel == (1, 1):
+        """`category(kind)`, with 1×1 convolutions reported as `pointwise`: grouped or not,
+        each group is one GEMM of the 1×1 shape (K = input channels per group)."""
+        if self.kernel == (1, 1) and self.kind in (Kind.CONV2D, Kind.GROUPED_CONV2D):
             return Category.POINTWISE
         return _CATEGORY[self.kind]
 

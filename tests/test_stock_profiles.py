@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import fit_stock_profiles as stock  # noqa: E402
+from refdata import refdata_path  # noqa: E402
 
 REFDATA = ROOT.parent / "shared" / "refdata"
 
@@ -51,17 +52,9 @@ PUBLISHED_BAR = 0.15
 # Files where the bar is not reached, with what was measured (README, "Stock profiles").
 MISSES = {
     "help-nb201-pixel2.csv": (
-        "48 % of rows within ±10 % (MAPE 11 %, tau 0.76): HELP's Pixel 2 latencies are whole "
+        "48 % of rows within ±10 % (MAPE 11.5 %, tau 0.751): HELP's Pixel 2 latencies are whole "
         "milliseconds (10-20 ms), so ±1 ms steps are ±5-10 %; the best per-op-additive model "
         "fitted on ALL rows reaches 42 %"),
-    "help-fbnet-samsung_a50.csv": (
-        "tau 0.60 < 0.67 (MAPE 7 %, 77 % within ±10 %): 753 of 800 rows tie on whole "
-        "milliseconds; a MACs count ranks them at 0.71, the best per-op-additive model fitted "
-        "on ALL rows at 0.75"),
-    "help-fbnet-gold_6226.csv": (
-        "MAPE 16.5 %, 34 % within ±10 %, tau 0.49: fitted jointly with the NB201 file of the "
-        "same campaign, whose convs run ~25x faster per MAC than FBNet's (best per-op-additive "
-        "model on ALL rows: MAPE 10 %, 60 % within ±10 %, tau 0.69)"),
 }
 # DeepEdgeBench's runtime profiles (raspi4-cpu-tflite-python, coral-devboard-cpu) fit one
 # field per precision to the campaign's three networks and are checked on its power runs:
@@ -143,3 +136,56 @@ def test_fitted_subset_is_seeded_and_small() -> None:
     assert chosen == stock.fitted_subset(rows) and len(chosen) == stock.ROWS_PER_FILE
     assert len(stock.fitted_subset(list(range(15)))) == 7
     assert math.isclose(len(set(chosen)), len(chosen))
+
+
+# -- leave one file out ----------------------------------------------------------------------
+# A profile fitted on several sources, refitted from its unfitted values without one of its
+# development files, predicts every row of that file within LOFO_BAR: the test of whether
+# its fields are physical or merely fitted (issue 12).
+LOFO_BAR = 0.25
+# What the refit misses, measured (tools/fit_stock_profiles.py --lofo), and why.
+NB201_LEFT_OUT = ("NB201's time is in full 3x3 convs and 3x3 avg pools, which FBNet lacks (bar its stem): "
+                  "efficiency.conv and efficiency.pool stay at their unfitted sources")
+GPU_LOFO = "GPU PyTorch path not investigated this session (issue 12 note)"
+LOFO_MISSES = {
+    ("pixel2-cpu-pytorch", "help-nb201-pixel2.csv"): f"MAPE 40.5 % (tau 0.71): {NB201_LEFT_OUT} (0.6, 0.25; "
+                                                       "fitted with NB201 1.0, 0.14)",
+    ("xeon-gold-6226-pytorch", "help-nb201-gold_6226.csv"): f"MAPE 71.1 % (tau 0.84): {NB201_LEFT_OUT} (0.7, "
+                                                             "0.25; fitted with NB201 0.17, 0.028)",
+    ("xeon-gold-6226-pytorch", "help-fbnet-gold_6226.csv"): (
+        "MAPE 32.1 % (tau 0.84): 92 % of FBNet's time on the Xeon is per-group calls of its depthwise and "
+        "grouped convs, which NB201 lacks; per_group_s stays at the 15 us measured on another x86 host "
+        "(23 us fitted with FBNet)"),
+    ("gtx-1080ti-pytorch", "help-nb201-1080ti_1.csv"): f"MAPE 34.3 % (tau 0.90); {GPU_LOFO}",
+    ("gtx-1080ti-pytorch", "help-fbnet-1080ti_1.csv"): f"MAPE 29.2 % (tau 0.77); {GPU_LOFO}",
+}
+LOFO = [(fit, f.name) for fit in stock.STOCK_FITS if len(fit.files) + bool(fit.published) > 1 for f in fit.files]
+
+
+def test_refits_start_from_the_unfitted_values() -> None:
+    """Every profile with a leave-one-file-out case records the values its fit starts from,
+    and the refit begins there, not at the fitted values (which would leak the left-out file)."""
+    for fit in {fit for fit, _ in LOFO}:
+        profile = load_profile(fit.profile)
+        start = profile.calibration["start"]
+        assert set(fit.fields) <= set(start), fit.profile
+        base = stock.unfitted(fit)
+        assert all(base.get(f) == pytest.approx(start[f]) for f in fit.fields)
+        assert any(profile.get(f) != pytest.approx(start[f]) for f in fit.fields), fit.profile
+
+
+@pytest.mark.slow  # one refit per case, ~10 s each
+@pytest.mark.parametrize(("fit", "name"), [
+    pytest.param(fit, name, id=f"{fit.profile}-without-{name}",
+                 marks=[pytest.mark.xfail(strict=True, reason=LOFO_MISSES[fit.profile, name])]
+                 if (fit.profile, name) in LOFO_MISSES else [])
+    for fit, name in LOFO
+])
+def test_leave_one_file_out(fit: stock.StockFit, name: str) -> None:
+    for f in fit.files:
+        refdata_path(f.name)
+    outcome = stock.fit_stock(fit, REFDATA, leave_out=name)
+    assert not any(row.startswith(f"{name}:") for row in outcome.fitted_rows)
+    m = outcome.check[name]
+    assert m.n == len(stock.load_reference(REFDATA / name))  # every row of the file checks
+    assert m.mape <= LOFO_BAR, m

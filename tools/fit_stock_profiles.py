@@ -24,6 +24,7 @@ source stay as written) and replaces the `[calibration]` table:
     [calibration]
     tool = "tools/fit_stock_profiles.py"
     fitted_rows = ["<file>:<line>", ..., "published:<line>"]   # 1-based CSV lines, header 1
+    [calibration.start]           # the fitted fields' values before the fit
     [calibration.residual_mape]   # per source, on its fitted rows
     [calibration.check]           # per source, on the rows NOT fitted: n, mape, within_10pct, kendall
     [calibration.intervals.latency]   # split conformal on half the development rows NOT fitted
@@ -34,8 +35,10 @@ use, a seeded half (`simulator.intervals.conformal_split`) gives the log residua
 profile with fewer than `MIN_INTERVAL_ROWS` such rows gets none. `--intervals` rewrites only
 that table for the profiles as they are (no refit).
 
-`--lofo` refits each profile with one development file left out and scores that file
-(the test of whether the fields are physical or merely fitted).
+Every fit starts from the profile's unfitted values, `[calibration.start]` (written by
+`--write`; the values the sources give, before any fit), never from its fitted ones.
+`--lofo` refits each profile with one development file left out and scores every row of
+that file (the test of whether the fields are physical or merely fitted).
 """
 
 from __future__ import annotations
@@ -84,8 +87,9 @@ PUBLISHED_CPU_FIELDS = (
     "overhead.per_inference_s", "compute.macs_per_cycle.int8",
 )
 # PyTorch eager on a CPU: each call of a conv packs its weights and converts layouts again.
+# Its native convolution runs grouped and depthwise convs as one call per group.
 PYTORCH_CPU_FIELDS = (*CPU_FIELDS, "dispatch.conv", "dispatch.pointwise", "dispatch.depthwise",
-                      "dispatch.elementwise")
+                      "dispatch.elementwise", "overhead.per_group_s")
 DSP_FIELDS = (
     "efficiency.conv", "efficiency.pointwise", "efficiency.elementwise", "efficiency.pool",
     "overhead.per_op_s", "overhead.weights_s", "memory.dram_bw_bytes_per_s",
@@ -105,6 +109,7 @@ BOUNDS = {
     "conv": (0.01, 1.0), "pointwise": (0.01, 1.0), "depthwise": (0.01, 1.0), "dense": (0.01, 1.0),
     "elementwise": (0.01, 1.0), "pool": (0.01, 1.0),
     "per_op_s": (1e-8, 1e-2), "per_inference_s": (1e-7, 1e-1), "weights_s": (1e-8, 1e-2),
+    "per_group_s": (1e-8, 1e-3),
     "launch_s": (1e-7, 1e-2), "invocation_overhead_s": (1e-7, 1e-1),
     "dram_bw_bytes_per_s": (1e8, 3e12), "cache_bw_bytes_per_s": (1e8, 2e13),
     "int8": (1.0, 256.0), "launch_overlap": (1e-3, 1.0),
@@ -320,18 +325,35 @@ def fit_fields(profile: Profile, fields: Sequence[str], groups: Sequence[tuple[S
     return with_x(result.x)
 
 
+def start_values(profile: Profile, fields: Sequence[str]) -> dict[str, float]:
+    """The values the fit of `fields` starts from and its prior pulls towards: the
+    profile's `[calibration.start]` (the values before any fit, with their sources), else
+    its current values (a profile not fitted yet)."""
+    start = (profile.calibration or {}).get("start", {})
+    return {f: float(start.get(f, profile.get(f))) for f in fields}
+
+
+def unfitted(fit: StockFit) -> Profile:
+    """The profile of `fit` with its fitted fields back at their start values: what a
+    refit (and a leave-one-file-out refit) begins from, so no fitted row leaks in."""
+    profile = load_profile(fit.profile)
+    return profile.replace(**start_values(profile, fit.fields))
+
+
 @dataclass
 class Outcome:
     profile: Profile
     fitted_rows: list[str]
     residual: dict[str, float]
     check: dict[str, Metrics]
+    start: dict[str, float]
     interval: dict | None = None
 
 
 def fit_stock(fit: StockFit, refdata: Path, leave_out: str | None = None) -> Outcome:
-    """Fit one stock profile; `leave_out` drops one development file from the fit."""
-    base = load_profile(fit.profile)
+    """Fit one stock profile from its unfitted values; `leave_out` drops one development
+    file from the fit (and checks every row of it)."""
+    base = unfitted(fit)
     srcs = sources(fit, base, refdata)
     groups = [(s, split(s)[0]) for s in srcs if s.name != leave_out and split(s)[0]]
     fitted = fit_fields(base, fit.fields, groups)
@@ -339,8 +361,17 @@ def fit_stock(fit: StockFit, refdata: Path, leave_out: str | None = None) -> Out
     check = {s.name: score(fitted, s, list(s.rows) if s.name == leave_out else split(s)[1])
              for s in srcs if s.name == leave_out or split(s)[1]}
     fitted_rows = [row_id(r) for _, rows in groups for r in rows]
-    unfitted = [(s, split(s)[1]) for s in srcs if not s.name.startswith("published") and s.name != leave_out]
-    return Outcome(fitted, fitted_rows, residual, check, latency_interval(fitted, unfitted))
+    unfitted_rows = [(s, split(s)[1]) for s in srcs if not s.name.startswith("published") and s.name != leave_out]
+    return Outcome(fitted, fitted_rows, residual, check, start_values(base, fit.fields),
+                   latency_interval(fitted, unfitted_rows))
+
+
+def leave_one_file_out(fit: StockFit, refdata: Path) -> dict[str, Metrics]:
+    """Per development file of a profile fitted on several: the metrics on ALL its rows of
+    the profile refitted (from its unfitted values) without it."""
+    if len(fit.files) + bool(fit.published) < 2:
+        return {}
+    return {f.name: fit_stock(fit, refdata, leave_out=f.name).check[f.name] for f in fit.files}
 
 
 # -- writing the profile -------------------------------------------------------------------
@@ -351,7 +382,10 @@ def calibration_toml(outcome: Outcome) -> str:
              '(latency runs where the label has power runs)"',
              "fitted_rows = ["]
     lines += [f'    "{r}",' for r in outcome.fitted_rows]
-    lines += ["]", "", "[calibration.residual_mape]"]
+    lines += ["]", "", "# the values the fit starts from (their sources in [sources]) and its prior pulls towards",
+              "[calibration.start]"]
+    lines += [f'"{name}" = {value:.6g}' for name, value in outcome.start.items()]
+    lines += ["", "[calibration.residual_mape]"]
     lines += [f'"{name}" = {value:.4f}' for name, value in outcome.residual.items()]
     for name, m in outcome.check.items():
         lines += ["", f'[calibration.check."{name}"]', f"n = {m.n}", f"mape = {m.mape:.4f}",
@@ -409,8 +443,8 @@ def _mark_fitted(text: str, dotted: str, table: str) -> str:
 
 
 # -- command line --------------------------------------------------------------------------
-def _row(name: str, m: Metrics) -> str:
-    return f"  {name:48s} n={m.n:5d}  mape {m.mape:6.1%}  within10 {m.within_10pct:5.0%}  tau {m.kendall:6.3f}"
+def _row(name: str, m: Metrics, prefix: str = "  ") -> str:
+    return f"{prefix}{name:48s} n={m.n:5d}  mape {m.mape:6.1%}  within10 {m.within_10pct:5.0%}  tau {m.kendall:6.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -439,10 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.write:
             write(outcome, fit.fields)
         if args.lofo:
-            sources_ = [f.name for f in fit.files] if len(fit.files) + bool(fit.published) > 1 else []
-            for left in sources_:
-                m = fit_stock(fit, args.refdata, leave_out=left).check[left]
-                print("  LOFO" + _row(left, m)[6:])
+            for left, m in leave_one_file_out(fit, args.refdata).items():
+                print(_row(left, m, "  LOFO without "))
         sys.stdout.flush()
     return 0
 

@@ -16,8 +16,11 @@ whole vectors: the channel axis (the last axis of other ranks) is padded up to t
 count pays for a whole vector (the vector tail). Dispatch is `overhead.per_op_s` plus
 `dispatch[category]` (what the runtime redoes on every call of that kind: weight packing,
 layout conversion) plus, with more than one thread, `overhead.thread_wake_s` per extra
-thread. Each inference pays `overhead.per_inference_s` once: the runtime's invoke,
-quantizing the input and dequantizing the output, or the framework's call into the model.
+thread, plus `overhead.per_group_s` per group of a grouped or depthwise conv (a runtime
+without grouped kernels calls its convolution once per group and concatenates the
+outputs: PyTorch's native CPU path). Each inference pays `overhead.per_inference_s` once:
+the runtime's invoke, quantizing the input and dequantizing the output, or the
+framework's call into the model.
 
 Memory: weights are read from DRAM (a single inference finds them cold); an activation
 tensor that fits in the cache level named by `memory.cache_bytes` is read or written there
@@ -67,6 +70,7 @@ class CpuModel(CostModel):
         self.lanes = max(1, c.vector_bits // (8 * profile.bytes_per_element))
         per_op = hw.overhead.per_op_s + extra_cores * hw.overhead.thread_wake_s
         self.overhead_s = {k: per_op + v for k, v in hw.dispatch.as_dict().items()}
+        self.per_group_s = hw.overhead.per_group_s
         self.per_element_s = {Kind(k): v for k, v in (hw.per_element_s or {}).items()}
         self.constant_per_element_s = {Kind(k): v for k, v in (hw.constant_per_element_s or {}).items()}
         if self.constant_per_element_s:  # constant ops price apart: cache them apart
@@ -113,6 +117,8 @@ class CpuModel(CostModel):
         dram += op.params * size
         memory = memory_time(dram, cached, mem.dram_bw_bytes_per_s, mem.cache_bw_bytes_per_s)
         overhead = self.overhead_s[op.category]
+        if op.groups > 1:
+            overhead += op.groups * self.per_group_s
         latency, bound = roofline(compute, memory, overhead)
         energy = self.dynamic_energy(op.macs, dram, cached)
         # Share of the MAC peak used, for MAC ops (element ops are not MACs).

@@ -41,6 +41,9 @@ class CpuOverhead:
     # once per inference: invoke, input quantize / output dequantize
     per_inference_s: Annotated[float, SECONDS]
     thread_wake_s: Annotated[float, SECONDS]  # per op and per thread beyond the first: wake-up and join
+    # per group of a grouped or depthwise conv that the runtime runs as one call per group
+    # (PyTorch's native CPU convolution); 0 where a grouped kernel runs all groups at once
+    per_group_s: Annotated[float, SECONDS] = 0.0
 
 
 @dataclass(frozen=True)
