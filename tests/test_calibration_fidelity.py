@@ -36,15 +36,9 @@ def files(misses: dict[str, str]) -> list[Any]:
     return [pytest.param(n, marks=missed(misses[n])) if n in misses else n for n in BASE_PROFILES]
 
 
-RANK_MISSES = {
-    "help-fbnet-gold_6226.csv": "calibrated tau 0.570 vs MACs proxy 0.648 (stock xeon-gold-6226-pytorch "
-    "0.489): the stock profile prices FBNet's grouped 1x1 convs like NB201's convs, which run ~25x "
-    "faster per MAC in the same campaign, and no free field separates them; the best per-op-additive "
-    "model reaches 0.915 (issue 12 is refitting this profile with a per-group cost)",
-    "help-fbnet-pixel2.csv": "calibrated tau 0.575 vs MACs proxy 0.582 (stock pixel2-cpu-pytorch 0.549): "
-    "whole-millisecond latencies and the grouped convs priced like plain ones (issue 12); the best "
-    "per-op-additive model fitted on all 800 rows reaches 0.655",
-}
+# Met since issue 12 priced per-group calls and grouped 1x1 convs as pointwise (help-fbnet-gold_6226,
+# help-fbnet-pixel2 passed here as strict xfails).
+RANK_MISSES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", files(RANK_MISSES))
@@ -55,12 +49,7 @@ def test_calibration_ranks_no_worse_than_proxy_or_stock(name: str) -> None:
     assert tau >= result.median("stock", "kendall") - 0.02, result.median("stock", "kendall")
 
 
-COVERAGE_MISSES = {
-    "help-fbnet-1080ti_1.csv": "the 80 % interval covers 69 % (seeds 0-4: 63, 90, 69, 64, 76 %): the "
-    "20 rows' leave-one-out residuals spread less than the held-out rows' (sd of ln 0.016-0.026 vs "
-    "0.022-0.036 per seed); 20 of 800 FBNet rows leave many of the 198 block choices unseen, and the "
-    "candidate chosen without each row's own error is the same one, so it is not selection bias",
-}
+COVERAGE_MISSES: dict[str, str] = {}  # help-fbnet-1080ti_1 met since issue 12's grouped 1x1 pricing
 
 
 @pytest.mark.parametrize("name", files(COVERAGE_MISSES))
@@ -130,10 +119,7 @@ def test_no_graph_feature_explains_what_the_additive_model_leaves(name: str) -> 
     assert explained < 0.10, spearman
 
 
-PHONE_MISSES = {
-    "help-fbnet-pixel2.csv": "calibrated tau 0.575, MACs proxy 0.582 (+0.02 would be 0.602): whole-"
-    "millisecond latencies; the best per-op-additive model fitted on all 800 rows reaches 0.655",
-}
+PHONE_MISSES: dict[str, str] = {}  # help-fbnet-pixel2 met since issue 12's per-group cost
 
 
 @pytest.mark.parametrize("name", [
