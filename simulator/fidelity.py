@@ -263,7 +263,8 @@ def residual_structure(
     predicted, flats, plans = additive_fit(path, device, overrides)
     residual = np.log(np.array([r.latency_ms for r in load_reference(path)]) / predicted)
     columns = np.array([_features(f, p) for f, p in zip(flats, plans, strict=True)])
-    spearman = {name: float(stats.spearmanr(col, residual).statistic)
+    # A feature constant over the file (every cell has the same joins) has no rank to correlate.
+    spearman = {name: float(stats.spearmanr(col, residual).statistic) if np.ptp(col) > 0 else float("nan")
                 for name, col in zip(FEATURES, columns.T, strict=True)}
     spread = np.where(columns.std(axis=0) > 0, columns.std(axis=0), 1.0)  # a constant feature: 0
     design = np.column_stack([np.ones(len(residual)), (columns - columns.mean(axis=0)) / spread])
