@@ -21,13 +21,18 @@ from tests.cli_check import files_under, run_cli
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process parents from /proc")
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = 400  # enough that the signal lands mid-sweep on any machine
-VALUES = ",".join(f"{i}e-7" for i in range(1, VARIANTS + 1))
+# A two-field grid, 400 x 3 variants (~5 s on a quiet machine): one field of 400 values alone
+# priced in ~1.5 s, short enough that the sweep once finished before the signal landed, and the
+# CLI caps one argument at 4,096 characters.
+PER_OP_S = [f"{i}e-7" for i in range(1, 401)]
+PER_INFERENCE_S = ["0", "1e-4", "2e-4"]
+VARIANTS = len(PER_OP_S) * len(PER_INFERENCE_S)
 MODELS = ["efficientnet_b0", "resnet50"]
 
 
 def sweep_argv(out: Path, *extra: str) -> list[str]:
-    return ["sweep", "--device", "pixel1-cpu", "--set", f"per_op_s={VALUES}", "--models", *MODELS,
+    return ["sweep", "--device", "pixel1-cpu", "--set", f"per_op_s={','.join(PER_OP_S)}",
+            "--set", f"per_inference_s={','.join(PER_INFERENCE_S)}", "--models", *MODELS,
             "--out", str(out), "--workers", "2", "--no-progress", *extra]
 
 
@@ -101,11 +106,14 @@ def test_ctrl_c_keeps_the_old_folder_ends_workers_and_resume_completes(tmp_path,
     rows = csv_rows(out / "sweep.csv")
     assert len(rows) == VARIANTS * len(MODELS)
     assert [r["model"] for r in rows[:4]] == MODELS * 2  # grid order, however it was priced
-    assert [float(r["per_op_s"]) for r in rows[:: len(MODELS)]] == [float(f"{i}e-7") for i in range(1, VARIANTS + 1)]
+    # The first field varies slowest, the second within it.
+    assert [(float(r["per_op_s"]), float(r["per_inference_s"])) for r in rows[:: len(MODELS)]] == [
+        (float(a), float(b)) for a in PER_OP_S for b in PER_INFERENCE_S]
     from simulator.hardware.profile import load_profile
 
     for row in (rows[0], rows[-1]):  # the first row came from the interrupted run, the last from the resumed one
-        profile = load_profile("pixel1-cpu").replace(per_op_s=float(row["per_op_s"]))
+        profile = load_profile("pixel1-cpu").replace(per_op_s=float(row["per_op_s"]),
+                                                     per_inference_s=float(row["per_inference_s"]))
         assert float(row["latency_ms"]) == pytest.approx(predict(row["model"], profile).latency_s * 1e3, rel=1e-8)
     assert not progress.exists() and files_under(tmp_path) == {"sw", *(f"sw/{n}" for n in files_under(out))}
 
