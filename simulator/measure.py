@@ -13,7 +13,6 @@ empty) so `edgesim validate` can score a profile of this machine against them.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import platform
@@ -33,6 +32,7 @@ from graphs.graph import OpGraph
 from graphs.ops import Shape
 from graphs.spec import build
 from simulator.progress import progress
+from simulator.tabular import write_csv
 
 REFERENCE_HEADER = ("model", "latency_ms", "energy_mj", "device", "source")
 DEVICE = "host"
@@ -273,9 +273,7 @@ def _profile(
 def write_reference_csv(rows: Sequence[Measurement], path: str | Path) -> None:
     """Write measurements as a reference CSV, atomically."""
     with atomic_file(path) as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(REFERENCE_HEADER)
-        writer.writerows(m.row() for m in rows)
+        write_csv(REFERENCE_HEADER, [m.row() for m in rows], f)
 
 
 def write_per_op_json(rows: Sequence[Measurement], path: str | Path) -> None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import re
 import sys
 import tomllib
@@ -43,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from graphs.errors import EdgesimError  # noqa: E402
 from graphs.spec import build, canonical  # noqa: E402
+from simulator.tabular import format_table_csv  # noqa: E402
 
 RAW = ROOT.parent / "shared" / "refdata" / "published-raw.csv"
 OUT = ROOT / "simulator" / "data" / "published.csv"
@@ -258,11 +258,7 @@ def energy_rows(path: Path = ENERGY) -> list[list[str]]:
 
 
 def render(rows: list[list[str]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(HEADER)
-    writer.writerows(rows)
-    return buf.getvalue()
+    return format_table_csv(HEADER, rows)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,6 @@ every SM and each kernel is bound by its compute or memory time, where the curve
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from graphs.spec import build  # noqa: E402
 from simulator.engine import run  # noqa: E402
 from simulator.hardware.profile import device_names, load_profile  # noqa: E402
 from simulator.plots import pyplot  # noqa: E402
+from simulator.tabular import write_csv  # noqa: E402
 
 MODELS = ("mobilenet_v2", "mobilenet_v3_large", "ofa_mbv3", "resnet50")
 BATCHES = tuple(2**k for k in range(9))
@@ -67,9 +67,8 @@ def main() -> None:
     print(f"-> {args.out}")
     if args.csv:
         with open(args.csv, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["device", "model", "batch", "samples_per_s"])
-            writer.writerows((d, m, b, f"{v:.6g}") for d, m, b, v in table)
+            write_csv(["device", "model", "batch", "samples_per_s"], [(d, m, b, f"{v:.6g}") for d, m, b, v in table],
+                      handle)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ leaves a half-written folder or one that mixes two runs.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from simulator.studies.seed_plots import (
     plot_energy,
     plot_power,
 )
+from simulator.tabular import write_csv
 
 # Thresholds of the verdicts, stated in the report next to each.
 LINEAR_R2 = 0.9  # "time is linear in MACs" where a straight line explains this much
@@ -459,9 +459,7 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]])
     """Floats to 6 significant digits: simulated figures carry no more, and a reader should
     not see 3.7477388999999994."""
     with path.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows([f"{v:.6g}" if isinstance(v, float) else v for v in row] for row in rows)
+        write_csv(header, [[f"{v:.6g}" if isinstance(v, float) else v for v in row] for row in rows], handle)
 
 
 def write_csvs(result: SeedResult, folder: Path) -> list[Path]:

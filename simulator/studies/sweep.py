@@ -3,7 +3,6 @@ a Dask distributed cluster. The rows come out in grid order however the sweep ra
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import itertools
 import json
@@ -20,6 +19,7 @@ from graphs.errors import EdgesimError
 from graphs.files import atomic_file
 from simulator.api import resolve_profile
 from simulator.hardware.profile import Profile, profile_from_mapping
+from simulator.tabular import write_csv
 
 BASE_COLUMNS = ["device", "variant", "model", "batch", "latency_ms", "latency_per_sample_ms", "throughput_per_s",
                 "energy_mj", "dynamic_energy_mj", "max_fps",
@@ -246,10 +246,7 @@ def write_rows(rows: Sequence[Mapping[str, Any]], path: Path, settings: Sequence
     extra = sorted({k for r in rows for k in r} - set(BASE_COLUMNS) - set(settings))
     columns = BASE_COLUMNS[:2] + list(settings) + BASE_COLUMNS[2:] + extra
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, columns, extrasaction="raise")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _fmt(row.get(k)) for k in columns})
+        write_csv(columns, [[_fmt(row.get(k)) for k in columns] for row in rows], handle)
 
 
 def _fmt(value: Any) -> Any:
