@@ -91,7 +91,7 @@ def calibrate_energy(profile: Profile, rows: Sequence[ReferenceRow], *, referenc
     params = energy_parameters(profile)
     fields = selection.make_fields(profile, params)
     lin = selection.linearise(profile, fields, np.ones(len(fields)), predict)
-    seen = [bool(col.any()) for col in lin.jac.T]
+    seen = selection.seen(lin)
     if not any(seen):
         raise EdgesimError(f"{profile.name}: no energy field changes these rows' energy")
     cands = selection.candidates([Design(lin, s) for s in energy_sets(fields, seen)], y, groups)
