@@ -169,3 +169,15 @@ def test_published_set_is_what_the_curation_script_makes() -> None:
     rows, _ = curate.curate(raw)
     shipped = (root / "simulator" / "data" / "published.csv").read_text(encoding="utf-8")
     assert curate.render(rows) == shipped, "run: python tools/curate_published.py"
+
+
+def test_tsukamotos_quantized_mobilenet_v2_detector_is_plain_ssd() -> None:
+    # Their tables say "SSDLite Mobilenet v2" for the INT8 and EdgeTPU runs, but the file
+    # timed is ssd_mobilenet_v2_300x300_quant_coco (the TF1 zoo's quantized SSD); their FP32
+    # SSDLite rows are the float SSDLite model.
+    published = load_reference("published")
+    tsukamoto = [r for r in published if "tf1_detection_model_zoo" in r.source and "MobileNetV2" in r.source]
+    assert {(r.model, r.device) for r in tsukamoto if r.device.endswith("@int8")} == {
+        ("ssd", "raspi4-cpu@int8"), ("ssd(postprocess=True)", "coral-usb@int8"),
+        ("ssd(postprocess=True)", "coral-usb2@int8"), ("ssd(postprocess=True)", "coral-pcie@int8")}
+    assert {r.model for r in tsukamoto if r.device.endswith("@fp32")} == {"ssdlite(resolution=300)"}

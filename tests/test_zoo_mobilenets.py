@@ -1,4 +1,4 @@
-"""MobileNet V1/V2/V3/EdgeTPU and SSDLite builders against published and exact counts.
+"""MobileNet V1/V2/V3/EdgeTPU, SSDLite and SSD builders against published and exact counts.
 
 Exact totals are the independent count of /work/shared/research/architectures.md section
 17.2 (itself cross-checked against torchvision param counts and the slim V1 docstring);
@@ -17,7 +17,7 @@ from graphs.zoo.mobilenet_v2 import V2_ROWS, body
 MINE = (
     "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
     "mobilenet_v3_large_minimalistic", "mobilenet_v3_small_minimalistic",
-    "mobilenet_edgetpu", "ssdlite",
+    "mobilenet_edgetpu", "ssdlite", "ssd",
 )
 BACKBONES = ("mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mobilenet_edgetpu")
 
@@ -82,6 +82,7 @@ EXACT = [
     ("ssdlite(backbone='mobilenet_v3_small')", 162_303_424, 1_785_743),
     ("ssdlite(backbone='mobilenet_v3_small', reduced_tail=False)", 210_417_856, 2_518_271),
     ("ssdlite(backbone='mobilenet_edgetpu')", 2_072_672_704, 3_857_215),
+    ("ssd", 772_779_056, 6_066_431),  # test_ssd_is_ssdlite_with_full_convs
 ]
 
 
@@ -283,3 +284,24 @@ def test_published_accuracy_lookups():
     assert published_accuracy("ssdlite(backbone='mobilenet_edgetpu')")[:2] == (24.3, "mAP")
     assert entry("ssdlite").task == "detection"
     assert published_accuracy("mobilenet_v2(resolution=100)") is None
+
+
+def test_ssd_is_ssdlite_with_full_convs():
+    # SSD MobileNetV2 (ssd_mobilenet_v2_quantized_300x300_coco.config: `kernel_size: 1`,
+    # extras without `use_depthwise`) at 300 px: the same backbone and maps as SSDLite.
+    ssd, lite = graph("ssd"), graph("ssdlite(resolution=300)")
+    backbone = [o.signature for o in ssd.flat().ops if o.name.startswith("backbone/")]
+    assert backbone == [o.signature for o in lite.flat().ops if o.name.startswith("backbone/")]
+    heads = [o for o in ssd.flat().ops if not o.name.startswith("backbone/")]
+    assert not any(o.kind == Kind.DEPTHWISE_CONV2D for o in heads)
+    # Predictors: one 1x1 conv per map and branch, anchors x (4 box + 91 class) outputs:
+    # 19x19x576 (3 anchors), 10x10x1280, 5x5x512, 3x3x256, 2x2x256, 1x1x128 (6 anchors).
+    maps = [(19 * 19, 576, 3), (100, 1280, 6), (25, 512, 6), (9, 256, 6), (4, 256, 6), (1, 128, 6)]
+    predictors = sum(hw * c * a * 95 for hw, c, a in maps)
+    # Extra layers: 1x1 to d/2, then a full 3x3 stride-2 conv to d (10 -> 5 -> 3 -> 2 -> 1).
+    extras = (100 * 1280 * 256 + 25 * 256 * 512 * 9 + 25 * 512 * 128 + 9 * 128 * 256 * 9
+              + 9 * 256 * 128 + 4 * 128 * 256 * 9 + 4 * 256 * 64 + 1 * 64 * 128 * 9)
+    assert predictors == 141_487_680 and extras == 68_165_632
+    assert sum(o.macs for o in heads) == predictors + extras
+    assert ssd.macs - predictors - extras == sum(
+        o.macs for o in lite.flat().ops if o.name.startswith("backbone/"))

@@ -100,6 +100,14 @@ POSTPROCESS_DEVICES = frozenset({
     "Coral Dev Board (Edge TPU)",
 })
 
+# NobuoTsukamoto's tf1_detection_model_zoo tables list their quantized MobileNetV2 detector as
+# "SSDLite Mobilenet v2", but the file their INT8 and EdgeTPU runs time is
+# ssd_mobilenet_v2_300x300_quant_coco(_edgetpu).tflite (results/*/latency_edgetpu.txt,
+# int8_latency.txt, coco_map_int8.csv): the TF1 zoo's ssd_mobilenet_v2_quantized_coco, plain SSD
+# (full 3x3 extra convs, 1x1 box predictors); the TF1 zoo has no quantized SSDLite MobileNetV2.
+# Curated as `ssd(...)`. Their FP32 "SSDLite" rows are the float SSDLite model.
+QUANTIZED_SSD_SOURCE = "NobuoTsukamoto/benchmarks tensorflow/lite/tf1_detection_model_zoo"
+
 # Source model names -> zoo family. Width comes from the variant column or the name.
 FAMILIES: list[tuple[str, str]] = [
     (r"MobileNetV3-Large-minimalistic", "mobilenet_v3_large_minimalistic"),
@@ -127,9 +135,11 @@ SSDLITE_BACKBONES = {
 }
 
 
-def model_spec(model: str, variant: str, res: str, postprocess: bool = False) -> tuple[str, str] | None:
+def model_spec(model: str, variant: str, res: str, postprocess: bool = False,
+               quantized_ssd: bool = False) -> tuple[str, str] | None:
     """(zoo spec, mapping note) for a raw row, or None when the zoo has no such net;
-    `postprocess`: an SSDLite timing that includes detection post-processing."""
+    `postprocess`: an SSDLite timing that includes detection post-processing;
+    `quantized_ssd`: the source's quantized "SSDLite MobileNetV2" is plain SSD."""
     if not res.isdigit():
         return None
     resolution = int(res)
@@ -139,6 +149,9 @@ def model_spec(model: str, variant: str, res: str, postprocess: bool = False) ->
         if backbone is None or _width("", variant.split(" ")[0]) not in (None, 1.0):
             return None  # a width multiplier: the zoo's SSDLite has none
         options = ", postprocess=True" if postprocess else ""
+        if quantized_ssd and backbone == "mobilenet_v2":
+            return (f"ssd(resolution={resolution}{options})",
+                    "the timed file is ssd_mobilenet_v2_300x300_quant_coco: plain SSD")
         if not backbone.startswith("mobilenet_v3"):
             return f"ssdlite(backbone={backbone}, resolution={resolution}{options})", ""
         # The paper's plain "1.0" rows use the full backbone, its dagger rows and the
@@ -212,7 +225,9 @@ def _curate_row(r: dict[str, str], line: int) -> tuple[str, list[str] | None]:
             return "profile not shipped", None
         if r["threads"] != str(cores):
             return "threads not stated or not the profile's cores", None
-    mapped = model_spec(r["model"], r["variant"], r["input_res"], r["device"] in POSTPROCESS_DEVICES)
+    quantized_ssd = precision == "int8" and r["source"].startswith(QUANTIZED_SSD_SOURCE)
+    mapped = model_spec(r["model"], r["variant"], r["input_res"], r["device"] in POSTPROCESS_DEVICES,
+                        quantized_ssd)
     if mapped is None:
         return "network not in the zoo", None
     spec, model_note = mapped
