@@ -32,15 +32,12 @@ MISSES = {
         "back-to-back power run; not parameter streaming (3.47 MB fit the 8 MB cache; streamed over PCIe Gen2 "
         "x1 they would add >= 6.9 ms, not 1.8); not a fixed per-call cost (v1 0.25/128 in the same loop is "
         "within 4 %): the extra grows with the network and has no sourced cause"),
-    "coral-pcie@int8": ("MAPE 22.2 % on 7 rows: the two detectors timed by NobuoTsukamoto's Python harness on the "
-                        "Dev Board, ssd -58 % (7.4 ms against 17.49) and the MobileNetEdgeTPU SSDLite -49 %; "
-                        "post-processing on the A53 priced 2.7 ms against ~5 ms measured (SpaghettiNet with and "
-                        "without the op), and the rest ~4.6 ms against ~12 ms: the same harness times "
-                        "SpaghettiNet-S/M/L at 10.98/12.15/12.50 ms without post-processing, whose Edge TPU "
-                        "latency is 1.31/1.55/1.75 ms (TF OD config); EfficientNet-EdgeTPU-M -24 %"),
-    "coral-usb2@int8": ("MAPE 68.5 % on 2 rows: both detectors on a Raspberry Pi 3B+ host over USB 2, "
-                        "ssd -68 % / MobileNetEdgeTPU SSDLite -69 %: 19 ms predicted (7.7 ms input and 5.0 ms "
-                        "output over USB 2, 2.9 ms post-processing on the A53) against 61 / 74 ms"),
+    "coral-usb2@int8": ("MAPE 64.9 % on 2 rows: both detectors on a Raspberry Pi 3B+ host over USB 2 "
+                        "(NobuoTsukamoto's Python harness), ssd -64 % / MobileNetEdgeTPU SSDLite -66 %: 21.7 / 25.7 ms "
+                        "predicted (7.7 / 8.8 ms input and 5.2 / 5.5 ms output over USB 2 at 35 MB/s, 5.3 / 5.6 ms "
+                        "post-processing on the A53, 3.0 / 5.3 ms on the Edge TPU) against 60.6 / 74.5 ms; the Pi 4 "
+                        "over USB 3 times the same two files at 14.75 / 14.83 ms, so ~45 ms of the Pi 3B+'s time is "
+                        "its USB 2 path and slower A53 (its log has 63.70 ms for the second file, the table 74.45)"),
     "jetson-nano-fp32@fp32": (
         "MAPE 36.0 % on 2 rows (DeepEdgeBench's ONNX -> TensorRT fp32 latency and power runs, mobilenet_v2 "
         "-37 % / -35 %): LatBench's fp32 TensorRT fit prices 15.0 ms against 23.7 / 23.1 ms. Not the power mode "
