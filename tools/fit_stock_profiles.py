@@ -86,10 +86,17 @@ PUBLISHED_CPU_FIELDS = (
     "efficiency.pointwise", "efficiency.depthwise", "efficiency.elementwise", "overhead.per_op_s",
     "overhead.per_inference_s", "compute.macs_per_cycle.int8",
 )
-# PyTorch eager on a CPU: each call of a conv packs its weights and converts layouts again.
-# Its native convolution runs grouped and depthwise convs as one call per group.
-PYTORCH_CPU_FIELDS = (*CPU_FIELDS, "dispatch.conv", "dispatch.pointwise", "dispatch.depthwise",
-                      "dispatch.elementwise", "overhead.per_group_s")
+# PyTorch eager on a CPU: every op pays the framework's call (`overhead.per_op_s`: module
+# call, dispatcher, output allocation); a conv call also packs its weights and converts
+# layouts again (`dispatch` of the conv categories; element and pooling ops pack nothing, so
+# theirs stays 0 and the per-op cost is what both a cell file and a block file see in their
+# element ops). Its native convolution runs grouped and depthwise convs as one call per
+# group, and lowers a k x k conv to the GEMM a 1x1 conv runs (im2col then GEMM; NNPACK and
+# oneDNN GEMM kernels alike): one GEMM efficiency prices both, so a file of 1x1 convs fixes
+# its 3x3 convs' rate.
+PYTORCH_CPU_FIELDS = (*(f for f in CPU_FIELDS if f != "efficiency.conv"), "dispatch.conv", "dispatch.pointwise",
+                      "dispatch.depthwise", "overhead.per_group_s")
+PYTORCH_CPU_TIED = (("efficiency.conv", "efficiency.pointwise"),)
 DSP_FIELDS = (
     "efficiency.conv", "efficiency.pointwise", "efficiency.elementwise", "efficiency.pool",
     "overhead.per_op_s", "overhead.weights_s", "memory.dram_bw_bytes_per_s",
@@ -134,6 +141,14 @@ class StockFit:
     files: tuple[DevFile, ...]
     published: tuple[str, ...]  # `device@precision` labels in the shipped published set
     fields: tuple[str, ...]
+    # (field, the fitted field it takes the value of): one physical quantity priced in two
+    # places, such as the GEMM efficiency of a runtime that runs every conv as a GEMM.
+    tied: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def written(self) -> tuple[str, ...]:
+        """The fields a fit sets: the fitted ones and those tied to them."""
+        return (*self.fields, *(f for f, _ in self.tied))
 
 
 STOCK_FITS = (
@@ -162,10 +177,12 @@ STOCK_FITS = (
     StockFit("coral-devboard-cpu", (), ("coral-devboard-cpu@fp32", "coral-devboard-cpu@int8"),
              ("efficiency.pointwise", "compute.macs_per_cycle.int8")),
     StockFit("pixel2-cpu-pytorch", (DevFile("help-nb201-pixel2.csv"), DevFile("help-fbnet-pixel2.csv")),
-             (), PYTORCH_CPU_FIELDS),
-    StockFit("samsung-a50-cpu-pytorch", (DevFile("help-fbnet-samsung_a50.csv"),), (), PYTORCH_CPU_FIELDS),
+             (), PYTORCH_CPU_FIELDS, PYTORCH_CPU_TIED),
+    StockFit("samsung-a50-cpu-pytorch", (DevFile("help-fbnet-samsung_a50.csv"),), (), PYTORCH_CPU_FIELDS,
+             PYTORCH_CPU_TIED),
     StockFit("xeon-gold-6226-pytorch",
-             (DevFile("help-nb201-gold_6226.csv"), DevFile("help-fbnet-gold_6226.csv")), (), PYTORCH_CPU_FIELDS),
+             (DevFile("help-nb201-gold_6226.csv"), DevFile("help-fbnet-gold_6226.csv")), (), PYTORCH_CPU_FIELDS,
+             PYTORCH_CPU_TIED),
     StockFit("gtx-1080ti-pytorch",
              (DevFile("help-nb201-1080ti_1.csv"), DevFile("help-fbnet-1080ti_1.csv")), (),
              PYTORCH_GPU_FIELDS),
@@ -292,9 +309,11 @@ def development_rows(fit: StockFit, profile: Profile, refdata: Path) -> list[tup
     return [(s, checked_rows(profile, s)) for s in sources(fit, profile, refdata) if not s.name.startswith("published")]
 
 
-def fit_fields(profile: Profile, fields: Sequence[str], groups: Sequence[tuple[Source, list[ReferenceRow]]]) -> Profile:
+def fit_fields(profile: Profile, fields: Sequence[str], groups: Sequence[tuple[Source, list[ReferenceRow]]],
+               tied: Sequence[tuple[str, str]] = ()) -> Profile:
     """`profile` with `fields` fitted to the rows of `groups` (log residuals, each group
-    weighted alike, a weak prior towards the current values)."""
+    weighted alike, a weak prior towards the current values); each `tied` field takes the
+    value of the fitted field it names."""
     from scipy.optimize import least_squares
 
     prepared = []
@@ -310,7 +329,8 @@ def fit_fields(profile: Profile, fields: Sequence[str], groups: Sequence[tuple[S
     lower, upper = np.log(low), np.log(high)
 
     def with_x(x: np.ndarray) -> Profile:
-        return profile.replace(**{f: float(math.exp(v)) for f, v in zip(fields, x, strict=True)})
+        values = {f: float(math.exp(v)) for f, v in zip(fields, x, strict=True)}
+        return profile.replace(**values, **{f: values[source] for f, source in tied})
 
     def residuals(x: np.ndarray) -> np.ndarray:
         fitted = with_x(x)
@@ -337,7 +357,7 @@ def unfitted(fit: StockFit) -> Profile:
     """The profile of `fit` with its fitted fields back at their start values: what a
     refit (and a leave-one-file-out refit) begins from, so no fitted row leaks in."""
     profile = load_profile(fit.profile)
-    return profile.replace(**start_values(profile, fit.fields))
+    return profile.replace(**start_values(profile, fit.written))
 
 
 @dataclass
@@ -356,13 +376,13 @@ def fit_stock(fit: StockFit, refdata: Path, leave_out: str | None = None) -> Out
     base = unfitted(fit)
     srcs = sources(fit, base, refdata)
     groups = [(s, split(s)[0]) for s in srcs if s.name != leave_out and split(s)[0]]
-    fitted = fit_fields(base, fit.fields, groups)
+    fitted = fit_fields(base, fit.fields, groups, fit.tied)
     residual = {s.name: score(fitted, s, rows).mape for s, rows in groups}
     check = {s.name: score(fitted, s, list(s.rows) if s.name == leave_out else split(s)[1])
              for s in srcs if s.name == leave_out or split(s)[1]}
     fitted_rows = [row_id(r) for _, rows in groups for r in rows]
     unfitted_rows = [(s, split(s)[1]) for s in srcs if not s.name.startswith("published") and s.name != leave_out]
-    return Outcome(fitted, fitted_rows, residual, check, start_values(base, fit.fields),
+    return Outcome(fitted, fitted_rows, residual, check, start_values(base, fit.written),
                    latency_interval(fitted, unfitted_rows))
 
 
@@ -426,6 +446,14 @@ def write_interval(profile: Profile, record: dict | None) -> None:
     path.write_text(text + "\n" + interval_toml(record) if record else text)
 
 
+def rewrite_interval(fit: StockFit, refdata: Path) -> None:
+    """Rewrite `[calibration.intervals.latency]` of `fit`'s profile as it is on disk."""
+    profile = load_profile(fit.profile)
+    record = latency_interval(profile, development_rows(fit, profile, refdata))
+    write_interval(profile, record)
+    print(f"{fit.profile}: interval from {len(record['rows']) if record else 0} rows")
+
+
 FITTED_NOTE = f"fitted by {TOOL} to the [calibration] rows; start value: "
 
 
@@ -459,10 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [f for f in STOCK_FITS if args.only is None or f.profile in args.only]
     for fit in chosen:
         if args.intervals:
-            profile = load_profile(fit.profile)
-            record = latency_interval(profile, development_rows(fit, profile, args.refdata))
-            write_interval(profile, record)
-            print(f"{fit.profile}: interval from {len(record['rows']) if record else 0} rows")
+            rewrite_interval(fit, args.refdata)
             continue
         outcome = fit_stock(fit, args.refdata)
         print(f"{fit.profile}: fitted {len(outcome.fitted_rows)} rows")
@@ -471,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, m in outcome.check.items():
             print(_row(name, m))
         if args.write:
-            write(outcome, fit.fields)
+            write(outcome, fit.written)
+            rewrite_interval(fit, args.refdata)  # from the values as written (rounded)
         if args.lofo:
             for left, m in leave_one_file_out(fit, args.refdata).items():
                 print(_row(left, m, "  LOFO without "))
