@@ -45,8 +45,13 @@ class Predictor:
         self._graphs: OrderedDict[tuple[str, int | None], FlatGraph] = OrderedDict()
         self._cache_size = cache_size
         self._pricer = SegmentPricer(self.profile)
-        self._memo: dict[Hashable, tuple[float, float]] = {}  # (latency s, energy J) per spec or code
+        # Per spec or code, its column of `_values`: (latency s, energy J), so that every
+        # call gathers its columns once, whichever metrics it asks for.
+        self._memo: dict[Hashable, int] = {}
         self._memo_size = memo_size
+        self._values: np.ndarray | None = None  # made by the first `predict` (numpy loads lazily)
+        self._columns = 0  # columns of `_values` ever used; `_free` lists those to reuse
+        self._free: list[int] = []
 
     def graph(self, model: Model, input_shape: InputShape | None = None, batch: int | None = None) -> FlatGraph:
         """The flat graph of a model (anything `graphs.build` takes), at `batch` samples if
@@ -92,7 +97,7 @@ class Predictor:
         from graphs.spaces import is_code
 
         names = _metric_names(metric, metrics)
-        factors = [1.0 if quantile is None else self._quantile_factor(m, quantile) for m in names]
+        factors = [1.0 if quantile is None or m not in names else self._quantile_factor(m, quantile) for m in METRICS]
         if isinstance(models, str | OpGraph | FlatGraph):
             raise EdgesimError("Predictor.predict takes a list of models; wrap a single one in [ ]")
         if batch is not None:
@@ -106,33 +111,38 @@ class Predictor:
         elif options:
             raise EdgesimError(f"options {', '.join(options)} need space=...; spec strings carry their own")
         suffix = (tuple(sorted(options.items())), batch) if options or batch is not None else None
+        if self._values is None:
+            self._values = _new_values(1024)
         memo = self._memo
-        pairs = []
-        for model in models:
-            if isinstance(model, str):
-                key: Hashable = model if suffix is None else (model, suffix)
-            elif space is not None or is_code(model):
-                key = (_code_key(model, space), space, suffix)
-            else:  # a graph, a path, an ONNX model, a torch module: priced whole, not remembered
-                pairs.append(self._whole(model, batch, input_shape))
-                continue
-            found = memo.get(key)
-            if found is None:
-                found = self._price(model, module, options, batch)
-                if len(memo) >= self._memo_size:
-                    del memo[next(iter(memo))]  # the oldest entry
-                memo[key] = found
-            pairs.append(found)
-        import numpy  # lazily: `import simulator` (and so `edgesim --help`) stays light
+        columns = []
+        unremembered = []  # columns of this call's graphs, freed once gathered
+        try:
+            for model in models:
+                if isinstance(model, str):
+                    key: Hashable = model if suffix is None else (model, suffix)
+                elif space is not None or is_code(model):
+                    key = (_code_key(model, space), space, suffix)
+                else:  # a graph, a path, an ONNX model, a torch module: priced whole, not remembered
+                    unremembered.append(column := self._store(self._whole(model, batch, input_shape)))
+                    columns.append(column)
+                    continue
+                column = memo.get(key)
+                if column is None:
+                    column = memo[key] = self._store(self._price(model, module, options, batch))
+                columns.append(column)
+            import numpy  # lazily: `import simulator` (and so `edgesim --help`) stays light
 
-        # One conversion, check and scaling for every metric asked: a second metric adds
-        # a column, not a pass.
-        table = numpy.asarray(pairs, dtype=float).reshape(-1, 2).T[[METRICS.index(m) for m in names]]
-        self._check(table, names)  # row k: metric names[k], contiguous
+            # Every metric is gathered, checked and scaled whichever are asked, so that
+            # asking for both costs what asking for one does: row 0 latency, row 1 energy.
+            table = self._values.take(numpy.asarray(columns, dtype=numpy.intp), axis=1)
+        finally:
+            self._forget(unremembered)
+        self._check(table, names)
         table *= 1e3  # ms, mJ
         if quantile is not None:
             table *= numpy.asarray(factors)[:, None]
-        return table[0] if metrics is None else {m: table[k] for k, m in enumerate(names)}
+        rows = {m: table[METRICS.index(m)] for m in names}
+        return rows[metric] if metrics is None else rows
 
     def predict_frame(self, models: Iterable[Any], metrics: Sequence[str] = METRICS, **kwargs: Any) -> Any:
         """`predict` as a pandas DataFrame: a `model` column (specs as given, codes as their
@@ -157,20 +167,47 @@ class Predictor:
         return self.predict(archs, metric, batch=batch, space=space, **options)
 
     def _check(self, table: np.ndarray, names: Sequence[str]) -> None:
-        """Every value finite, below `MAX_RESULT` and (latencies) positive; row k of `table`
-        holds metric `names[k]` in seconds or joules. Two reductions per row (NaN fails
-        every comparison); the values only when one fails."""
+        """Every value of the metrics asked (`names`) finite, below `MAX_RESULT` and
+        (latencies) positive; row k of `table` holds `METRICS[k]` in seconds or joules. Two
+        reductions over the whole table, whichever metrics are asked (NaN fails every
+        comparison); the values of a metric asked only when one fails."""
         import numpy
 
         if not table.shape[1]:
             return
         low, high = table.min(axis=1), table.max(axis=1)
-        for k, name in enumerate(names):
-            if not ((low[k] > 0 if name == "latency" else low[k] >= 0) and high[k] <= MAX_RESULT[name]):
-                values = table[k]
-                bad = ~numpy.isfinite(values) | (values <= 0 if name == "latency" else values < 0)
-                i = int(numpy.argmax(bad | (values > MAX_RESULT[name])))
+        if low[0] > 0 and low[1] >= 0 and high[0] <= MAX_RESULT["latency"] and high[1] <= MAX_RESULT["energy"]:
+            return
+        for name in names:
+            values = table[METRICS.index(name)]
+            bad = ~numpy.isfinite(values) | (values <= 0 if name == "latency" else values < 0)
+            bad |= values > MAX_RESULT[name]
+            if bad.any():
+                i = int(numpy.argmax(bad))
                 check_results(self.profile, f"model #{i}", **{name: float(values[i])})
+
+    def _store(self, values: tuple[float, float]) -> int:
+        """A column of `_values` holding (latency s, energy J): a freed one, else the next."""
+        if self._free:
+            column = self._free.pop()
+        else:
+            column = self._columns
+            self._columns += 1
+            if column == self._values.shape[1]:
+                grown = _new_values(2 * column)
+                grown[:, :column] = self._values
+                self._values = grown
+        self._values[:, column] = values
+        return column
+
+    def _forget(self, unremembered: list[int]) -> None:
+        """Free the columns of this call's unremembered results, then the oldest entries'
+        beyond `memo_size` (after the call has gathered them: a column freed mid-call
+        could be overwritten before the gather)."""
+        memo = self._memo
+        self._free += unremembered
+        while len(memo) > self._memo_size:
+            self._free.append(memo.pop(next(iter(memo))))
 
     def _quantile_factor(self, metric: str, quantile: float) -> float:
         from simulator import intervals
@@ -215,6 +252,12 @@ class Predictor:
         if priced is None:
             return self._whole(whole, batch)
         return priced[0] * invocations, priced[1] * invocations
+
+
+def _new_values(columns: int) -> np.ndarray:
+    import numpy
+
+    return numpy.empty((len(METRICS), columns))
 
 
 def _check_space_options(space: str, module: ModuleType, options: dict[str, object]) -> None:

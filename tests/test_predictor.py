@@ -114,6 +114,22 @@ def test_results_are_remembered_per_spec(monkeypatch):
                                   Predictor("coral-usb").predict(specs, metric="energy"))
 
 
+def test_a_small_memo_forgets_the_oldest_and_reuses_their_room():
+    """Results live in columns of one table; an evicted spec's column is reused only once
+    the call that evicted it has read its results, graphs' columns once they are read."""
+    specs = [nasbench201.spec(a, variant="latbench") for a in nasbench201.sample(40, seed=5, connected=True)]
+    expected = Predictor("coral-usb").predict(specs, metrics=("latency", "energy"))
+    small = Predictor("coral-usb", memo_size=7)
+    graph = build("mobilenet_v2")
+    for _ in range(3):  # more new specs per call than the memo holds, graphs among them
+        both = small.predict([*specs, graph], metrics=("latency", "energy"))
+        assert len(small._memo) == 7
+        for metric in ("latency", "energy"):
+            np.testing.assert_array_equal(both[metric][:-1], expected[metric])
+        assert both["latency"][-1] == predict(graph, "coral-usb").latency_s * 1e3
+    assert small._columns == len(specs) + 1  # columns freed are reused, none added after the first call
+
+
 def test_frame():
     pandas = pytest.importorskip("pandas")
     predictor = Predictor("pixel4-cpu")
