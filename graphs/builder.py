@@ -7,8 +7,7 @@ otherwise (`x=`), and returns the name of the tensor it produced, which becomes 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +64,30 @@ _PARTS: dict[tuple, _Part | None] = {}
 _MAX_PARTS = 1 << 15
 
 
+class _Scope:
+    """`NetBuilder.scope`: a plain class, not a generator, since cells enter a scope per
+    edge and search loops build thousands of cells."""
+
+    __slots__ = ("builder", "name", "outer", "tag")
+
+    def __init__(self, builder: NetBuilder, name: str, tag: str | None) -> None:
+        self.builder, self.name, self.tag = builder, name, tag
+
+    def __enter__(self) -> None:
+        b = self.builder
+        self.outer = b._prefix
+        if self.name:
+            b._prefix = f"{self.outer}{self.name}/"
+        if self.tag is not None:
+            b._tags.append(self.tag)
+
+    def __exit__(self, *exc: object) -> None:
+        b = self.builder
+        b._prefix = self.outer
+        if self.tag is not None:
+            b._tags.pop()
+
+
 class NetBuilder:
     """Appends ops to a graph with one NCHW input named `input`."""
 
@@ -79,8 +102,7 @@ class NetBuilder:
         self.graph = OpGraph(name, {"input": tuple(input_shape)}, meta)
         self.x = "input"
         self.bits = bits
-        self._scopes: list[str] = []
-        self._prefix = ""  # the scopes joined, kept current by `scope`
+        self._prefix = ""  # the scopes' names, each followed by "/", kept current by `scope`
         self._tags: list[str] = []
         self._names: dict[str, int] = {}  # name stem -> times used
 
@@ -91,21 +113,10 @@ class NetBuilder:
     def channels(self, x: str | None = None) -> int:
         return self.shape(x)[1]
 
-    @contextmanager
-    def scope(self, name: str, tag: str | None = None) -> Iterator[None]:
+    def scope(self, name: str, tag: str | None = None) -> _Scope:
         """Prefix op names with `name/` (none for ""); with `tag`, tag every op inside
-        (e.g. "se")."""
-        self._scopes.append(name)
-        self._prefix = "".join(f"{s}/" for s in self._scopes if s)
-        if tag is not None:
-            self._tags.append(tag)
-        try:
-            yield
-        finally:
-            self._scopes.pop()
-            self._prefix = "".join(f"{s}/" for s in self._scopes if s)
-            if tag is not None:
-                self._tags.pop()
+        (e.g. "se"). A context manager."""
+        return _Scope(self, name, tag)
 
     def _name(self, base: str) -> str:
         stem = f"{self._prefix}{base}"

