@@ -63,6 +63,37 @@ class _Part:
 _PARTS: dict[tuple, _Part | None] = {}
 _MAX_PARTS = 1 << 15
 
+# A build that appended nothing but parts (`NetBuilder(trace=True)`), as `replay_parts`
+# appends it again at another input shape: per part, its record's key less the input
+# shapes, which inputs are one tensor, and the tensors it read (0: the graph input, k:
+# the output of the k-th part).
+Trace = tuple[tuple[tuple, tuple[int, ...], tuple[int, ...]], ...]
+
+
+def replay_parts(trace: Trace, input_shape: Shape) -> tuple[tuple[Op, ...], tuple[tuple[int, ...], ...]] | None:
+    """The ops and their producers (graph input -1) that building the traced network on
+    an input of `input_shape` appends, from its parts' records at that shape without
+    building; None where a part has no record there (building makes it) or replaying
+    would renumber a name. Valid for a build that appends the same parts, wired alike,
+    whatever the input shape (a cell); the caller says so."""
+    tensors = [(-1, tuple(input_shape))]  # (producer, shape) of the graph input and each part's output
+    ops: list[Op] = []
+    sources: list[tuple[int, ...]] = []
+    stems: set[str] = set()
+    for base, alike, reads in trace:
+        read = [tensors[r] for r in reads]
+        record = _PARTS.get((*base, tuple([shape for _, shape in read]), alike))
+        if not record or not stems.isdisjoint(record.stems):
+            return None
+        stems.update(record.stems)
+        n, start = len(read), len(ops) - len(read)
+        producers = [producer for producer, _ in read]
+        sources += [tuple([producers[k] if k < n else start + k for k in srcs]) for srcs in record.sources]
+        ops += record.ops
+        out = record.output
+        tensors.append(read[out] if out < n else (start + out, record.ops[out - n].output))
+    return tuple(ops), tuple(sources)
+
 
 class _Scope:
     """`NetBuilder.scope`: a plain class, not a generator, since cells enter a scope per
@@ -98,13 +129,23 @@ class NetBuilder:
         *,
         bits: int = 32,
         meta: dict[str, Any] | None = None,
+        trace: bool = False,
     ) -> None:
+        """With `trace`, `trace()` gives the parts the build appended, if only parts."""
         self.graph = OpGraph(name, {"input": tuple(input_shape)}, meta)
         self.x = "input"
         self.bits = bits
         self._prefix = ""  # the scopes' names, each followed by "/", kept current by `scope`
         self._tags: list[str] = []
         self._names: dict[str, int] = {}  # name stem -> times used
+        self._depth = 0  # parts being built around the current op
+        self._trace: list | None = [] if trace else None  # None: not traced, or an op outside parts
+        self._traced = {self.x: 0}  # tensor -> its number in the trace
+
+    def trace(self) -> Trace | None:
+        """The parts this builder appended (`replay_parts`), or None: not traced, or an op
+        was appended outside every part."""
+        return None if self._trace is None else tuple(self._trace)
 
     # -- plumbing ---------------------------------------------------------------------
     def shape(self, x: str | None = None) -> Shape:
@@ -134,16 +175,32 @@ class NetBuilder:
         cell costs lookups, not op construction."""
         memo = (key, self._prefix, self._tags[-1] if self._tags else None, self.bits,
                 tuple([self.shape(x) for x in inputs]), tuple([inputs.index(x) for x in inputs]))
+        if self._trace is not None and not self._depth:
+            self._trace_part(memo, inputs)
         record = _PARTS.get(memo, False)
         if record and self._names.keys().isdisjoint(record.stems):
-            return self._replay(record, inputs)
-        start, names = len(self.graph), dict(self._names)
-        out = build(self, *inputs)
-        if record is False:
-            if len(_PARTS) >= _MAX_PARTS:
-                del _PARTS[next(iter(_PARTS))]
-            _PARTS[memo] = self._record(start, names, inputs, out)
+            out = self._replay(record, inputs)
+        else:
+            start, names = len(self.graph), dict(self._names)
+            self._depth += 1
+            try:
+                out = build(self, *inputs)
+            finally:
+                self._depth -= 1
+            if record is False:
+                if len(_PARTS) >= _MAX_PARTS:
+                    del _PARTS[next(iter(_PARTS))]
+                _PARTS[memo] = self._record(start, names, inputs, out)
+        if self._trace is not None and not self._depth:
+            self._traced[out] = len(self._trace)
         return out
+
+    def _trace_part(self, memo: tuple, inputs: tuple[str, ...]) -> None:
+        reads = tuple([self._traced.get(x, -1) for x in inputs])
+        if -1 in reads:  # a tensor no part made
+            self._trace = None
+        else:
+            self._trace.append((memo[:4], memo[5], reads))
 
     def _record(self, start: int, names: dict[str, int], inputs: Sequence[str], out: str) -> _Part | None:
         """The ops appended since op `start` (`names`: the name counters then) as a part,
@@ -183,6 +240,8 @@ class NetBuilder:
         **fields: Any,
     ) -> str:
         """Append one op reading `sources`; the low-level step every method uses."""
+        if not self._depth:
+            self._trace = None  # an op outside every part: the trace could not append it
         if "tag" not in fields and self._tags:
             fields["tag"] = self._tags[-1]
         kind = kind if type(kind) is Kind else Kind(kind)

@@ -3,8 +3,9 @@
 import pytest
 
 from graphs import build
-from graphs.builder import _PARTS, NetBuilder
+from graphs.builder import _PARTS, NetBuilder, replay_parts
 from graphs.ops import Kind
+from graphs.segments import replayed_segment_graph, segment_graph, traced_segment_graph
 from graphs.spaces import nasbench201
 
 
@@ -67,3 +68,41 @@ def test_nasbench201_graphs_with_and_without_part_records(variant):
     for spec, graph in zip(specs, warm, strict=True):
         _PARTS.clear()
         assert _listing(build(spec)) == graph, spec
+
+
+@pytest.mark.parametrize("variant", nasbench201.VARIANTS)
+def test_a_cell_replayed_at_another_shape_is_the_cell_built_there(variant):
+    """A generic segment (a cell: parts only) traced at one stage's shape and appended at
+    the others from its parts' records gives the graph building it there gives."""
+    shapes = [(1, 16, 32, 32), (1, 32, 16, 16), (1, 64, 8, 8), (2, 16, 16, 16)]
+    replayed = 0
+    for arch in nasbench201.sample(80, seed=9, connected=variant == "latbench"):
+        cells = [s for s in nasbench201.segments(arch, variant=variant) if s.generic]
+        assert len(cells) == 15
+        _, trace = traced_segment_graph(cells[0], shapes[0])
+        assert trace is not None
+        for shape in shapes[1:]:
+            built = segment_graph(cells[0], shape)  # makes the parts' records at that shape
+            assert replayed_segment_graph(cells[0], trace, shape) == built, (arch, shape)
+            replayed += 1
+    assert replayed == 240
+
+
+def test_a_trace_replays_only_what_parts_alone_append():
+    def net(b):
+        with b.scope("a"):
+            x = b.part("relu-conv", _relu_conv, b.x)
+        with b.scope("s"):
+            b.part("sum", _sum, x, b.x)
+        return b
+
+    b = net(NetBuilder("net", (1, 8, 16, 16), trace=True))
+    trace = b.trace()
+    assert [reads for _, _, reads in trace] == [(0,), (1, 1)]  # the sum read the first part's output twice
+    ops, sources = replay_parts(trace, (1, 8, 16, 16))
+    assert (ops, sources) == (b.graph.flat().ops, b.graph.flat().sources)
+    assert replay_parts(trace, (1, 8, 7, 7)) is None  # no record at that shape yet
+    loose = net(NetBuilder("net", (1, 8, 16, 16), trace=True))
+    loose.bn()  # an op outside every part
+    assert loose.trace() is None
+    assert NetBuilder("net", (1, 8, 16, 16)).trace() is None  # not traced

@@ -248,7 +248,7 @@ def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch"
         for s, reduce, scope in _STAGES:
             if reduce:
                 parts.append(_latbench_reduce_segment(s))
-            parts.append(Segment(key, scope, cell))
+            parts.append(Segment(key, scope, cell, generic=True))
         parts.append(_latbench_head_segment(classes))
         return tuple(parts)
     ops = parse(arch)
@@ -259,7 +259,7 @@ def segments(arch: str, dataset: str = DEFAULT_DATASET, variant: str = "pytorch"
     for s, reduce, scope in _STAGES:
         if reduce:
             parts.append(_torch_reduce(s, constant))
-        parts.append(Segment(key, scope, cell))
+        parts.append(Segment(key, scope, cell, generic=True))
         if not connected and not constant:
             constant = True
             key, cell = ("pt-cell", ops, constant), _torch_cell(ops, constant)
@@ -349,8 +349,11 @@ def _torch_cell_ops(
     constants = (x_constant,)
     for j, edges, sources in _NODES:
         node_ops = tuple([ops[e] for e in edges])
-        key = ("pt-node", j, node_ops, constants)
-        nodes.append(b.part(key, functools.partial(_torch_node, j, node_ops, constants), *nodes))
+        if node_ops == ("skip_connect",):  # the node is its input: nothing to append (no part, which
+            nodes.append(nodes[sources[0]])  # would have no record: a cell of parts only replays whole)
+        else:
+            key = ("pt-node", j, node_ops, constants)
+            nodes.append(b.part(key, functools.partial(_torch_node, j, node_ops, constants), *nodes))
         constants += (all([op == "none" or constants[i] for op, i in zip(node_ops, sources, strict=True)]),)
     return nodes[3], constants[3]
 
@@ -451,10 +454,8 @@ def _latbench_cell_ops(
     def summed(preds: tuple[int, ...]) -> str:
         # Inputs shared by several vertices are summed once.
         if preds not in sums:
-            acc = tensors[preds[0]]
-            for p in preds[1:]:
-                acc = b.add(acc, tensors[p])
-            sums[preds] = acc
+            terms = [tensors[p] for p in preds]
+            sums[preds] = terms[0] if len(terms) == 1 else b.part(("lb-sum", len(terms)), _latbench_sum, *terms)
         return sums[preds]
 
     for v, op, preds in vertices:
@@ -463,6 +464,14 @@ def _latbench_cell_ops(
             tensors[v] = b.part(("lb-op", op), _LATBENCH_OPS[op], summed(preds))
     with b.scope("out"):
         return summed(out)
+
+
+def _latbench_sum(b: NetBuilder, *terms: str) -> str:
+    """The terms added left to right, as a part: a cell appends only parts."""
+    acc = terms[0]
+    for term in terms[1:]:
+        acc = b.add(acc, term)
+    return acc
 
 
 def _latbench_op(b: NetBuilder, x: str, op: str) -> str:

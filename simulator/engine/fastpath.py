@@ -12,12 +12,13 @@ segment, or a segment with a second output.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
-from graphs.flat import canonical_ops
+from graphs.builder import Trace
+from graphs.flat import FlatGraph, canonical_ops
 from graphs.ops import MAC_KINDS, Kind, Op, Shape
-from graphs.segments import Segment, segment_graph
+from graphs.segments import Segment, replayed_segment_graph, segment_graph, traced_segment_graph
 from simulator.engine.pricing import cost_model, host_model
 from simulator.engine.rewrite import kinds, plan
 from simulator.engine.terms import inference_terms, link_transfer
@@ -48,6 +49,7 @@ class SegmentPricer:
         self._cache: dict[tuple, SegmentCost | None] = {}
         self.offload = profile.offload is not None
         self._links: dict[tuple[Shape, Shape], tuple[Term, ...]] = {}
+        self._trace: tuple[Hashable, Trace | None] = (None, None)  # the last generic segment's key and trace
 
     def price(self, segments: Sequence[Segment], input_shape: Shape) -> tuple[float, float] | None:
         """(latency in s, energy in J) of the chain, or None where it must be priced whole."""
@@ -101,8 +103,23 @@ class SegmentPricer:
             link_transfer(self.profile, TermKind.OUTPUT, "output", output_shape),
         )
 
+    def _graph(self, segment: Segment, input_shape: Shape) -> FlatGraph:
+        """The segment's graph; a generic one (a cell) priced at another shape just before
+        is appended from its parts' records, not built (an arch's cells come one stage
+        after another, so the last trace is the one kept)."""
+        if not segment.generic:
+            return segment_graph(segment, input_shape)
+        if self._trace[0] == segment.key:
+            graph = replayed_segment_graph(segment, self._trace[1], input_shape)
+            if graph is not None:
+                return graph
+        graph, trace = traced_segment_graph(segment, input_shape)
+        if trace is not None:
+            self._trace = (segment.key, trace)
+        return graph
+
     def _segment(self, segment: Segment, input_shape: Shape) -> SegmentCost | None:
-        graph = segment_graph(segment, input_shape)
+        graph = self._graph(segment, input_shape)
         if not graph.ops:
             return SegmentCost(0.0, 0.0, (), input_shape, True, _NOTHING, Kind.UNKNOWN)
         runtime = self.profile.runtime
