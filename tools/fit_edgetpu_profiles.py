@@ -16,7 +16,7 @@ term that dominates:
 - the core's `array.partial_sums` (one value for all five): the choice with the lower
   median relative error over the fitted published rows of coral-usb and pixel4-edgetpu
   (the median, because two of those rows are known misses either way: VGG-16's streamed
-  parameters and an SSDLite timed on a Raspberry Pi 4 host with CPU post-processing).
+  parameters and a detector timed on a Raspberry Pi 4 host with CPU post-processing).
 
 Published rows of a label are sorted by latency (then line) and the odd positions
 (1st, 3rd, ...) are fitted. Every other row checks the profiles (tests/test_published.py,
