@@ -157,9 +157,10 @@ LOFO_BAR = 0.25
 # The CPU PyTorch profiles tie efficiency.conv to efficiency.pointwise (one GEMM family) and
 # leave element ops' dispatch at 0 (their call is the per-op cost every op pays): Pixel 2
 # without NB201 went from 40.5 % to 19.5 % with them.
-GPU_LOFO = ("per op the 1080 Ti costs ~50 us in both files (least squares on op counts: NB201 50.0 us, "
-            "FBNet 51.8 us per non-depthwise op), but each FBNet depthwise conv costs a further ~120 us "
-            "(kernels.depthwise 5.0 fitted with FBNet)")
+# PyTorch GPU profiles tie kernels.pointwise to kernels.conv (a 1x1 and a 3x3 conv take the same
+# cuDNN path; an fp32 depthwise conv takes PyTorch's own kernel): 1080 Ti 34.3 / 29.2 % before.
+GPU_LOFO = ("the 1080 Ti's host pays ~37 us per op and a cuDNN conv call 2.16 of them, which both files "
+            "see, but an fp32 depthwise conv (PyTorch's own kernel, not cuDNN) 5.3 of them when FBNet is fitted")
 LOFO_MISSES = {
     ("xeon-gold-6226-pytorch", "help-nb201-gold_6226.csv"): (
         "MAPE 84.0 % (tau 0.81): FBNet's Xeon time is 92 % per-group calls, so its 116 element ops per "
@@ -171,10 +172,11 @@ LOFO_MISSES = {
         "grouped convs, which NB201 lacks; per_group_s stays at the 15 us measured on another x86 host "
         "(22.5 us fitted with FBNet)"),
     ("gtx-1080ti-pytorch", "help-nb201-1080ti_1.csv"): (
-        f"MAPE 34.3 % (tau 0.90): {GPU_LOFO}; FBNet's depthwise count correlates 0.96 with its other ops' "
-        "count, so without NB201 the fit trades launch_s (61 us, 44 with NB201) against kernels.depthwise (1.4)"),
+        f"MAPE 33.2 % (tau 0.91): {GPU_LOFO}; FBNet's depthwise count correlates 0.96 with its other ops' "
+        "count, so without NB201 the fit trades launch_s (51 us) against kernels.depthwise (1.25)"),
     ("gtx-1080ti-pytorch", "help-fbnet-1080ti_1.csv"): (
-        f"MAPE 29.2 % (tau 0.77): {GPU_LOFO}, which NB201 never runs: kernels.depthwise stays at its start, 1"),
+        f"MAPE 25.9 % (tau 0.77): {GPU_LOFO}; NB201 runs no depthwise conv, so kernels.depthwise stays at "
+        "its start, 1"),
 }
 LOFO = [(fit, f.name) for fit in stock.STOCK_FITS if len(fit.files) + bool(fit.published) > 1 for f in fit.files]
 

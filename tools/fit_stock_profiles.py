@@ -109,8 +109,12 @@ GPU_FIELDS = (
 )
 # TensorRT adds reformat kernels around convs (launches per op above 1).
 TENSORRT_FIELDS = (*GPU_FIELDS, "kernels.conv", "kernels.pointwise")
-# PyTorch eager on a GPU: cuDNN runs depthwise and grouped convs as several kernels.
+# PyTorch eager on a GPU: a conv costs the host more than one kernel launch (descriptors,
+# algorithm lookup, workspace), counted as launches per op. A 1x1 and a k x k conv take the
+# same cuDNN path (tied); an fp32 depthwise conv takes PyTorch's own depthwise kernel instead
+# (ATen Convolution.cpp: use_cudnn_depthwise only for fp16 or channels-last), so its own count.
 PYTORCH_GPU_FIELDS = (*GPU_FIELDS, "kernels.conv", "kernels.depthwise")
+PYTORCH_GPU_TIED = (("kernels.pointwise", "kernels.conv"),)
 # (lower, upper) of a fitted field, by its last dotted part.
 BOUNDS = {
     "conv": (0.01, 1.0), "pointwise": (0.01, 1.0), "depthwise": (0.01, 1.0), "dense": (0.01, 1.0),
@@ -185,8 +189,9 @@ STOCK_FITS = (
              PYTORCH_CPU_TIED),
     StockFit("gtx-1080ti-pytorch",
              (DevFile("help-nb201-1080ti_1.csv"), DevFile("help-fbnet-1080ti_1.csv")), (),
-             PYTORCH_GPU_FIELDS),
-    StockFit("titan-rtx-pytorch", (DevFile("help-fbnet-titan_rtx_1.csv"),), (), PYTORCH_GPU_FIELDS),
+             PYTORCH_GPU_FIELDS, PYTORCH_GPU_TIED),
+    StockFit("titan-rtx-pytorch", (DevFile("help-fbnet-titan_rtx_1.csv"),), (), PYTORCH_GPU_FIELDS,
+             PYTORCH_GPU_TIED),
     # 15 rows, 7 fitted: only the costs that dominate a launch-bound PyTorch GPU.
     StockFit("jetson-tx2-pytorch", (DevFile("hwnasbench-anchors-jetson-tx2.csv"),), (),
              ("efficiency.conv", "overhead.launch_s", "overhead.per_inference_s", "kernels.depthwise")),
