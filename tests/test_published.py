@@ -27,11 +27,12 @@ MISSES = {
     "coral-devboard@int8": (
         "MAPE 29.8 % on 4 rows (DeepEdgeBench's latency and power runs): mobilenet_v2 -44 % / -43 %, 2.35 ms "
         "against 4.23 / 4.16 ms (fastest of 5000 calls 3.87 ms) where Coral's own table times the Dev Board at "
-        "2.6 ms (coral-pcie); mobilenet_v1 0.25/128 +4 % / -27 %. Not thermal throttling (the apex driver halves "
-        "the clock at 85 C): the latency run, one call per ~60 ms of image loading, is as slow as the "
-        "back-to-back power run; not parameter streaming (3.47 MB fit the 8 MB cache; streamed over PCIe Gen2 "
-        "x1 they would add >= 6.9 ms, not 1.8); not a fixed per-call cost (v1 0.25/128 in the same loop is "
-        "within 4 %): the extra grows with the network and has no sourced cause"),
+        "2.6 ms (coral-pcie); mobilenet_v1 0.25/128 +4 % / -27 %. Not the clock: libedgetpu's std/max setting is "
+        "USB-only, on PCIe only the apex driver's thermal scaling moves it (halved at 85 C), yet the latency run, "
+        "one call per ~60 ms of image loading, is as slow as the back-to-back power run; not parameter "
+        "streaming (3.47 MB fit the 8 MB cache; streamed over PCIe Gen2 x1 they would add >= 6.9 ms, not 1.8); "
+        "not a fixed per-call cost (v1 0.25/128 in the same loop is within 4 %): the extra grows with the "
+        "network and has no sourced cause"),
     "coral-usb2@int8": ("MAPE 64.9 % on 2 rows: both detectors on a Raspberry Pi 3B+ host over USB 2 "
                         "(NobuoTsukamoto's Python harness), ssd -64 % / MobileNetEdgeTPU SSDLite -66 %: 21.7 / 25.7 ms "
                         "predicted (7.7 / 8.8 ms input and 5.2 / 5.5 ms output over USB 2 at 35 MB/s, 5.3 / 5.6 ms "
