@@ -86,6 +86,7 @@ while spent < 0.3:
 print(json.dumps(best))
 """
 ONE, BOTH = "latency", "latency,energy"
+BOTH_METRICS = BOTH.split(",")
 # "No slower" holds where the pairs cannot tell the two apart: the median ratio is >= 1,
 # or the pairs' interquartile range holds 1 (the ratio moves both ways from pair to pair).
 RATIO_RULE = "met: median >= 1, or the interquartile range of the pairs holds 1"
@@ -110,6 +111,11 @@ def load() -> str:
     return f"(load {os.getloadavg()[0]:.1f})"
 
 
+def _turns(i: int, pair: tuple) -> tuple:
+    """The pair in order in even rounds, reversed in odd ones: neither always goes first."""
+    return pair if i % 2 == 0 else pair[::-1]
+
+
 def report_ratio(name: str, ratios: list[float]) -> None:
     """A ratio that must not fall below 1, judged by `RATIO_RULE` over interleaved pairs."""
     median = statistics.median(ratios)
@@ -127,20 +133,23 @@ def nb201_spec_strings_on_coral(repeats: int, against: Path | None) -> None:
     for variant in ("pytorch", "latbench"):
         specs = [nasbench201.spec(a, variant=variant) for a in archs]
         predictor = Predictor("coral-usb")
-        predictor.predict(specs, metrics=BOTH.split(","))
-        warm, warm_both = [], []
-        both_metrics = BOTH.split(",")
-        for _ in range(repeats):  # interleaved, so that a load spike falls on both alike
-            warm.append(rate(lambda s=specs, p=predictor: len(p.predict(s)), 0.3))
-            both = rate(lambda s=specs, p=predictor, m=both_metrics: len(p.predict(s, metrics=m)["latency"]), 0.3)
-            warm_both.append(both)
+        predictor.predict(specs, metrics=BOTH_METRICS)
+        calls = {
+            ONE: lambda s=specs, p=predictor: len(p.predict(s)),
+            BOTH: lambda s=specs, p=predictor, m=BOTH_METRICS: len(p.predict(s, metrics=m)["latency"]),
+        }
+        warm: dict[str, list[float]] = {ONE: [], BOTH: []}
+        for i in range(repeats):  # interleaved, each first in every other pair, so that load falls alike
+            for metrics in _turns(i, (ONE, BOTH)):
+                warm[metrics].append(rate(calls[metrics], 0.3))
+        warm, warm_both = warm[ONE], warm[BOTH]
         cold: dict[tuple[str, str], list[tuple[float, float]]] = {}
         warm_apart: dict[str, list[float]] = {}  # one metric, each checkout in its own interpreter
-        for _ in range(repeats):
-            for root, code in ((ROOT, "this"), (against, "against")):
+        for i in range(repeats):
+            for root, code in _turns(i, ((ROOT, "this"), (against, "against"))):
                 if root is None:
                     continue
-                for metrics in (ONE, BOTH):
+                for metrics in _turns(i, (ONE, BOTH)):
                     cold.setdefault((code, metrics), []).append(cold_pass(variant, metrics, root))
                 if against is not None:
                     warm_apart.setdefault(code, []).append(warm_pass(variant, root))

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 METRICS = ("latency", "energy")
 COLUMNS = {"latency": "latency_ms", "energy": "energy_mj"}
+_ALL = list(METRICS)
 
 
 class Predictor:
@@ -141,8 +142,10 @@ class Predictor:
         table *= 1e3  # ms, mJ
         if quantile is not None:
             table *= numpy.asarray(factors)[:, None]
-        rows = {m: table[METRICS.index(m)] for m in names}
-        return rows[metric] if metrics is None else rows
+        rows = dict(zip(METRICS, table, strict=True))  # every row, whichever are asked
+        if metrics is None:
+            return rows[metric]
+        return rows if names == _ALL else {m: rows[m] for m in names}
 
     def predict_frame(self, models: Iterable[Any], metrics: Sequence[str] = METRICS, **kwargs: Any) -> Any:
         """`predict` as a pandas DataFrame: a `model` column (specs as given, codes as their
