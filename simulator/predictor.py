@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 METRICS = ("latency", "energy")
 COLUMNS = {"latency": "latency_ms", "energy": "energy_mj"}
 _ALL = list(METRICS)
+_KNOWN = frozenset(METRICS)
 
 
 class Predictor:
@@ -277,12 +278,15 @@ def _check_space_options(space: str, module: ModuleType, options: dict[str, obje
 
 def _metric_names(metric: str, metrics: Sequence[str] | None) -> list[str]:
     names = [metric] if metrics is None else list(metrics)
+    try:  # one check whether one metric or two is asked
+        if names and not isinstance(metrics, str) and _KNOWN.issuperset(names):
+            return names
+    except TypeError:  # an unhashable name
+        pass
     if isinstance(metrics, str) or not names:
         raise EdgesimError(f"metrics must be a non-empty sequence of {', '.join(METRICS)}")
-    for name in names:
-        if name not in METRICS:
-            raise EdgesimError(f"metric must be one of {', '.join(METRICS)}, not {name!r}")
-    return names
+    unknown = next(name for name in names if name not in METRICS)
+    raise EdgesimError(f"metric must be one of {', '.join(METRICS)}, not {unknown!r}")
 
 
 def _code_key(code: Any, space: str | None = None) -> tuple[int, ...]:
