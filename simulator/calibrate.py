@@ -6,8 +6,9 @@ their bounds. `calibrate` considers nested parameter sets, from one global scale
 time-bearing field up to every free field on its own (`param_sets`), each with several
 strengths of a prior toward the base profile, and the runtime's choice of removing dead
 ops (`runtime.prune_dead_ops`). It scores every candidate by leave-one-out on the
-training rows (`simulator.selection`), keeps the one with the smallest cross-validated
-MAPE (never worse than the base with one fitted scale), fits it on all rows and records
+training rows (`simulator.selection`), keeps, of those within one standard error of the
+smallest cross-validated MAPE, the best-ranking then the simplest (`selection.choose`;
+never worse than the base with one fitted scale), fits it on all rows and records
 the choice, the cross-validated figures of the base, the fit and the MACs proxy, and the
 cross-validated residuals that give prediction intervals (`simulator.intervals`).
 """

@@ -17,7 +17,7 @@ from simulator.calibrate import calibrate
 from simulator.cli import main
 from simulator.hardware.profile import Profile, load_profile
 from simulator.reference import ReferenceRow, reference_graphs
-from simulator.selection import Score
+from simulator.selection import Candidate, Design, ParamSet, Score, choose, score
 from simulator.validate import predict_ms
 
 
@@ -95,6 +95,38 @@ def test_cross_validation_never_prefers_a_fit_worse_than_one_scale(base: Profile
         ms = measured(truth, specs, 0.2, seed)
         result = calibrate(base, rows_of(specs[:20], ms[:20]))
         assert result.cv["fit"].mape <= result.cv["base"].mape
+
+
+def candidate(name: str, groups: int, prior: float, y: np.ndarray, errors: np.ndarray) -> Candidate:
+    """A candidate whose leave-one-out predictions miss `y` by `errors` (relative, over)."""
+    loo = y * (1 + errors)
+    pset = ParamSet(name, tuple((i,) for i in range(groups)))
+    return Candidate(Design(None, pset), prior, loo, score(loo, y), np.abs(errors))  # type: ignore[arg-type]
+
+
+def test_a_bigger_set_wins_only_by_more_than_one_standard_error() -> None:
+    """The one-standard-error rule: 20 rows, a 4-field set 0.3 points better than one scale on
+    average but with row-to-row differences of ±3 points (standard error 0.7) loses to it;
+    0.3 points better on every row (standard error 0) it wins. Within a set, the strongest
+    prior the rule admits; among sets it admits, the one that ranks the rows best."""
+    y = np.linspace(5.0, 15.0, 20)
+    one = 0.05 + 0.01 * np.sin(np.arange(20.0))
+    alternate = np.where(np.arange(20) % 2 == 0, 1.0, -1.0)
+    noisy = [candidate("scale", 1, 0.0, y, one),
+             candidate("scale + fixed costs", 4, 0.01, y, one + 0.03 * alternate - 0.003)]
+    assert noisy[1].cv.mape < noisy[0].cv.mape
+    assert choose(noisy).design.pset.name == "scale"
+    steady = [noisy[0], candidate("scale + fixed costs", 4, 0.01, y, one - 0.003),
+              candidate("scale + fixed costs", 4, 0.3, y, one - 0.003 + 0.001 * alternate)]
+    assert choose(steady).prior_weight == 0.3
+    # as accurate as one scale (5 % on every row) but with no rows swapped: the bigger set
+    rows = np.arange(1.0, 21.0)
+    swapped = candidate("scale", 1, 0.0, rows, 0.05 * alternate)
+    ranked = candidate("scale + fixed costs", 4, 0.01, rows, np.full(20, 0.05))
+    assert ranked.cv.kendall == 1.0 > swapped.cv.kendall
+    assert choose([swapped, ranked]) is ranked
+    # never above the ceiling (the base with one scale), whatever the rule admits
+    assert choose(steady, ceiling=0.0).cv.mape == min(c.cv.mape for c in steady)
 
 
 def test_warnings_fit_below_proxy_and_fields_far_from_base(base: Profile) -> None:

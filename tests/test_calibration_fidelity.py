@@ -71,19 +71,20 @@ BARS = [
     ("help-fbnet-titan_rtx_1.csv", 0.85, None),
 ]
 BEYOND_ADDITIVE = {
-    "latbench-embedded-tpu-edgetpu-int8.csv": "calibrated tau 0.832 (MAPE 4.2 %); the best "
+    "latbench-embedded-tpu-edgetpu-int8.csv": "calibrated tau 0.833 (MAPE 4.1 %); the best "
     "per-op-additive model fitted on all 753 rows reaches 0.837. The bar sits at the noise limit: 57 "
     "networks measured 2-27 times scatter by 5.0 % (sd of ln), so a predictor of every network's true "
     "latency ranks at 0.844 (noise as a share) to 0.862 (noise in ms); no graph feature explains the "
     "additive model's residuals (3.5 % of their variance)",
-    "latbench-mobile-dsp-sd855-hexagon690-int8.csv": "calibrated tau 0.826 (MAPE 3.0 %); the best "
+    "latbench-mobile-dsp-sd855-hexagon690-int8.csv": "calibrated tau 0.797 (MAPE 3.2 %; 0.826 when "
+    "the choice took the smallest cross-validated MAPE, not the one-standard-error rule); the best "
     "per-op-additive model fitted on all 753 rows reaches 0.833; 57 networks measured 2-27 times are "
     "4.1 % apart (an exact predictor under that noise: 0.801-0.829), and no graph feature explains the "
     "additive residuals (0.1 % of their variance)",
-    "help-nb201-pixel2.csv": "calibrated tau 0.754; the best per-op-additive model fitted on all 800 "
+    "help-nb201-pixel2.csv": "calibrated tau 0.752; the best per-op-additive model fitted on all 800 "
     "rows reaches 0.759; 18 networks measured twice are 11.7 % apart, so an exact predictor ranks at "
     "0.801-0.825, at the bar; no graph feature explains the additive residuals (0.5 %)",
-    "help-fbnet-1080ti_1.csv": "calibrated tau 0.780 (MAPE 1.9 %); the best per-op-additive model "
+    "help-fbnet-1080ti_1.csv": "calibrated tau 0.764 (MAPE 2.0 %); the best per-op-additive model "
     "fitted on all 800 rows reaches 0.806; no network is measured twice, and no graph feature explains "
     "the additive residuals (0.0 % of their variance, sd 1.9 %)",
 }
@@ -138,14 +139,18 @@ OLD_TARGETS = [
     ("latbench-embedded-gpu-jetson-nano-fp16.csv", "kendall", 0.70),
 ]
 OLD_TARGET_MISSES = {
-    "hwnasbench-nb201-raspi4.csv": "median held-out MAPE 11.6 % on raspi4-cpu-pytorch-tflite (stock "
+    "hwnasbench-nb201-raspi4.csv": "median held-out MAPE 11.8 % on raspi4-cpu-pytorch-tflite (stock "
     "11.8 %); the best per-op-additive model fitted on all 1500 rows reaches 9.0 %, so the 10 % target "
-    "stands: 20 rows do not pin the cell costs as well, and ~7 % of rows (a dead node that still runs) "
-    "are 20-38 % under-predicted",
+    "stands. Found, not landed: a dead node made of one conv that only zero edges read still runs "
+    "(those cells measure 1.2-2.5x their pruned prediction; a node summing two ops, or read by another op, "
+    "does not); with that rule the ceiling is 7.9 %, the stock refitted on its 30 rows 9.6 % and the "
+    "20-shot calibration 9.9 %, but its 80 % interval then covers 69 % (the coverage bar, met today)",
     "latbench-embedded-gpu-jetson-nano-fp16.csv": "median held-out tau 0.694 (stock 0.694); the best "
-    "per-op-additive model fitted on all 753 rows reaches 0.732, and the noise between repeats (57 "
-    "networks, 3.8 % apart) allows 0.83-0.85, so the 0.70 target stands: 20 rows do not pin the "
-    "per-kind costs of launch-bound fp16 latencies",
+    "per-op-additive model fitted on all 753 rows reaches 0.732: it is five costs (an add 25 us, a 3x3 "
+    "pool 38, a 1x1 conv 29, a 3x3 conv 16, 3.6 ms per inference), and those five fitted on each seed's "
+    "20 rows rank the rest at 0.674 (median), the stock refitted with pool and add launches free at "
+    "0.695; the noise between repeats (57 networks, 3.8 % apart) allows 0.83-0.85, so the 0.70 target "
+    "stands: 20 rows do not pin the per-kind costs of launch-bound fp16 latencies",
 }
 
 
