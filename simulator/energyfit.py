@@ -26,6 +26,7 @@ from simulator import selection
 from simulator.costmodels import FreeParameter
 from simulator.engine import run
 from simulator.hardware.profile import Profile, profile_from_mapping
+from simulator.measured_energy import energy_seen_j
 from simulator.reference import ReferenceRow, reference_graphs
 from simulator.selection import Design, ParamSet
 from simulator.validate import Metrics, metrics
@@ -86,7 +87,7 @@ def calibrate_energy(profile: Profile, rows: Sequence[ReferenceRow], *, referenc
     groups = np.unique([r.model for r in rows], return_inverse=True)[1]
 
     def predict(p: Profile) -> np.ndarray:
-        return np.array([run(g.flat(), p).energy_j * 1e3 for g in graphs])
+        return np.array([energy_seen_j(run(g.flat(), p), boundary) * 1e3 for g in graphs])
 
     params = energy_parameters(profile)
     fields = selection.make_fields(profile, params)

@@ -21,6 +21,7 @@ from graphs.files import atomic_file, check_target
 from graphs.graph import OpGraph
 from simulator.engine import run
 from simulator.hardware.profile import Profile
+from simulator.measured_energy import energy_seen_j
 from simulator.reference import ReferenceRow, reference_graphs
 
 
@@ -152,7 +153,7 @@ def validate(
     energy = None
     if with_energy:
         energy = metrics(
-            [reports[i].energy_j * 1e3 for i in with_energy],
+            [energy_seen_j(reports[i], profile.energy.boundary) * 1e3 for i in with_energy],
             [rows[i].energy_mj for i in with_energy],
         )
     return ValidationResult(

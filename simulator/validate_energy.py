@@ -21,6 +21,7 @@ import numpy as np
 from graphs.errors import EdgesimError
 from simulator.engine import run
 from simulator.hardware.profile import Profile
+from simulator.measured_energy import energy_seen_j
 from simulator.reference import ReferenceRow, reference_graphs
 from simulator.validate import Metrics, metrics
 
@@ -104,7 +105,8 @@ def validate_energy(profile: Profile, rows: Sequence[ReferenceRow]) -> EnergyVal
         raise EdgesimError(f"{profile.name} covers the {boundary!r} boundary; the measured energies of "
                            f"{measured[0].file} are at {found}: nothing like with like to score")
     runs = [run(g.flat(), profile) for g in reference_graphs(like)]
-    results = tuple(EnergyRowResult(r, x.energy_j * 1e3, x.latency_s * 1e3) for r, x in zip(like, runs, strict=True))
+    results = tuple(EnergyRowResult(r, energy_seen_j(x, boundary) * 1e3, x.latency_s * 1e3)
+                    for r, x in zip(like, runs, strict=True))
     return EnergyValidation(
         device=profile.name,
         boundary=boundary,
