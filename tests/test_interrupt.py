@@ -37,8 +37,12 @@ def sweep_argv(out: Path, *extra: str) -> list[str]:
 
 
 def start(argv: list[str]) -> subprocess.Popen:
+    """The CLI as a terminal starts it: Ctrl-C at its default. An ignored SIGINT survives exec
+    and Python then keeps ignoring it, so a test process that ignores it (as the CI run's did,
+    by the time this file ran) would make the sweep finish with exit 0."""
     return subprocess.Popen([sys.executable, "-m", "simulator.cli", *argv], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def children(pid: int) -> list[int]:
