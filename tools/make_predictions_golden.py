@@ -1,7 +1,7 @@
-"""Regenerate ``predictions.csv``: the prediction golden file checked by
+"""Regenerate ``tests/golden/predictions.csv``: the prediction golden file checked by
 ``tests/test_golden_predictions.py``.
 
-    python tests/golden/make_predictions_golden.py
+    python tools/make_predictions_golden.py
 
 Rows (``path,model,device,latency_s,energy_j,error``):
 
@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from graphs.errors import EdgesimError  # noqa: E402
@@ -34,7 +34,7 @@ from simulator import engine, predict  # noqa: E402
 from simulator.hardware.profile import device_names, load_profile  # noqa: E402
 from simulator.predictor import Predictor  # noqa: E402
 
-GOLDEN = Path(__file__).with_name("predictions.csv")
+GOLDEN = ROOT / "tests" / "golden" / "predictions.csv"
 COLUMNS = ("path", "model", "device", "latency_s", "energy_j", "error")
 SPACE_DEVICES = ("pixel4-cpu", "coral-usb", "hexagon-690", "jetson-nano")
 SAMPLES = {"nasbench201": nasbench201.sample(200, seed=11), "fbnet": fbnet.sample(200, seed=12)}
