@@ -305,10 +305,11 @@ def choose(cands: Sequence[Candidate], ceiling: float = math.inf) -> Candidate:
     (each row's absolute percentage error taken against the best's on the same row, so the
     noise the two share cancels; `TIE` absorbs rounding), never above `ceiling`. Of those:
     the highest leave-one-out Kendall tau, then the smallest parameter set, then the
-    strongest prior. A bigger set wins on error only by more than leave-one-out can resolve:
-    on six 224 px rows of one width a per-op cost beside one scale gains 0.4 points against
-    a standard error of 0.7 (and would make 96 px rows 40-55 % too slow), so one scale,
-    ranking them as well, is kept."""
+    strongest prior. A bigger set wins on error only by more than leave-one-out can resolve.
+    The rule cannot make rows identify what they do not vary in: on six 224 px rows of one
+    width a per-op cost beside one scale gained 0.4 points against a standard error of 0.7
+    in one measurement (one scale kept) and 1.9 points, beyond it, in another (the per-op
+    cost kept, 96 px rows 70-110 % too slow; tests/test_host_extrapolation.py)."""
     best = min(cands, key=lambda c: c.cv.mape)
     limit = max(ceiling, best.cv.mape)
 
